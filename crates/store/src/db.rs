@@ -1,0 +1,506 @@
+//! One query layer over two databases (docs/adr/0001-database-layer.md).
+//!
+//! Every query is ONE SQL text with `$1..$n` placeholders, written in the dialect
+//! common to SQLite ≥ 3.35 and PostgreSQL ≥ 13 (RETURNING, ON CONFLICT, row values).
+//! For SQLite the placeholders become `?1..?n`. The few real differences (row locks,
+//! advisory locks) go through [`Backend`] methods, never through string building in
+//! callers. Values travel as [`Value`]; rows come back as [`Row`]s of values.
+
+use chrono::{NaiveDate, NaiveDateTime, Timelike};
+use std::ops::{Deref, DerefMut};
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("column {index}: expected {expected}, found {found}")]
+    Decode { index: usize, expected: &'static str, found: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl DbError {
+    /// True when the error is a uniqueness violation (a duplicate name, e-mail, …).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            }
+            DbError::Postgres(e) => e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION),
+            _ => false,
+        }
+    }
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Suffix that locks the selected rows until the transaction ends. SQLite's
+    /// `BEGIN IMMEDIATE` already holds the only write lock.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+/// A value bound to or read from a query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+    Bool(bool),
+    Date(NaiveDate),
+    Timestamp(NaiveDateTime),
+    Blob(Vec<u8>),
+}
+
+macro_rules! value_from {
+    ($($t:ty => $v:ident $(as $cast:ty)?),* $(,)?) => {$(
+        impl From<$t> for Value {
+            fn from(x: $t) -> Value { Value::$v(x $(as $cast)?) }
+        }
+    )*};
+}
+value_from!(i64 => Int, i32 => Int as i64, u32 => Int as i64, bool => Bool, String => Text,
+            NaiveDate => Date, NaiveDateTime => Timestamp, Vec<u8> => Blob);
+
+impl From<&str> for Value {
+    fn from(x: &str) -> Value {
+        Value::Text(x.to_owned())
+    }
+}
+impl From<&String> for Value {
+    fn from(x: &String) -> Value {
+        Value::Text(x.clone())
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(x: Option<T>) -> Value {
+        x.map_or(Value::Null, Into::into)
+    }
+}
+
+/// `params![a, b, c]` — a `Vec<Value>` from anything convertible.
+#[macro_export]
+macro_rules! params {
+    () => { Vec::<$crate::db::Value>::new() };
+    ($($x:expr),+ $(,)?) => { vec![$($crate::db::Value::from($x)),+] };
+}
+
+const SQLITE_TS: &str = "%Y-%m-%d %H:%M:%S%.6f";
+const SQLITE_DATE: &str = "%Y-%m-%d";
+
+/// The current time in UTC, to the microsecond both databases keep.
+pub fn now() -> NaiveDateTime {
+    let t = chrono::Utc::now().naive_utc();
+    t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, Value as V, ValueRef};
+        Ok(match self {
+            Value::Null => ToSqlOutput::Owned(V::Null),
+            Value::Int(i) => ToSqlOutput::Owned(V::Integer(*i)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Bool(b) => ToSqlOutput::Owned(V::Integer(i64::from(*b))),
+            Value::Date(d) => ToSqlOutput::Owned(V::Text(d.format(SQLITE_DATE).to_string())),
+            Value::Timestamp(t) => ToSqlOutput::Owned(V::Text(t.format(SQLITE_TS).to_string())),
+            Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+impl postgres::types::ToSql for Value {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use postgres::types::Type;
+        match self {
+            Value::Null => Ok(postgres::types::IsNull::Yes),
+            Value::Int(i) => match *ty {
+                Type::INT8 => i.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR => i.to_string().to_sql(ty, out),
+                _ => Err(format!("cannot bind an integer to {ty}").into()),
+            },
+            Value::Text(s) => s.to_sql(ty, out),
+            Value::Bool(b) => b.to_sql(ty, out),
+            Value::Date(d) => d.to_sql(ty, out),
+            Value::Timestamp(t) => match *ty {
+                Type::TIMESTAMPTZ => t.and_utc().to_sql(ty, out),
+                _ => t.to_sql(ty, out),
+            },
+            Value::Blob(b) => b.to_sql(ty, out),
+        }
+    }
+    fn accepts(_: &postgres::types::Type) -> bool {
+        true
+    }
+    postgres::types::to_sql_checked!();
+}
+
+/// One row of a result, read by column index.
+#[derive(Debug, Clone)]
+pub struct Row(Vec<Value>);
+
+impl Row {
+    pub fn get<T: FromValue>(&self, index: usize) -> DbResult<T> {
+        let v = self.0.get(index).ok_or_else(|| DbError::Decode {
+            index,
+            expected: "a column",
+            found: format!("{} columns", self.0.len()),
+        })?;
+        T::from_value(v).map_err(|found| DbError::Decode { index, expected: T::NAME, found })
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn values(&self) -> &[Value] {
+        &self.0
+    }
+}
+
+pub trait FromValue: Sized {
+    const NAME: &'static str;
+    fn from_value(v: &Value) -> Result<Self, String>;
+}
+
+fn found(v: &Value) -> String {
+    format!("{v:?}")
+}
+
+impl FromValue for i64 {
+    const NAME: &'static str = "an integer";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Int(i) => Ok(*i),
+            _ => Err(found(v)),
+        }
+    }
+}
+impl FromValue for i32 {
+    const NAME: &'static str = "a 32-bit integer";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        i64::from_value(v).and_then(|i| i32::try_from(i).map_err(|e| e.to_string()))
+    }
+}
+impl FromValue for u32 {
+    const NAME: &'static str = "a non-negative integer";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        i64::from_value(v).and_then(|i| u32::try_from(i).map_err(|e| e.to_string()))
+    }
+}
+impl FromValue for String {
+    const NAME: &'static str = "text";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Text(s) => Ok(s.clone()),
+            _ => Err(found(v)),
+        }
+    }
+}
+impl FromValue for bool {
+    const NAME: &'static str = "a boolean";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Bool(b) => Ok(*b),
+            Value::Int(i) => Ok(*i != 0),
+            _ => Err(found(v)),
+        }
+    }
+}
+impl FromValue for NaiveDate {
+    const NAME: &'static str = "a date";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Date(d) => Ok(*d),
+            Value::Text(s) => NaiveDate::parse_from_str(s, SQLITE_DATE).map_err(|e| format!("{s:?}: {e}")),
+            _ => Err(found(v)),
+        }
+    }
+}
+impl FromValue for NaiveDateTime {
+    const NAME: &'static str = "a timestamp";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Timestamp(t) => Ok(*t),
+            Value::Text(s) => NaiveDateTime::parse_from_str(s, SQLITE_TS).map_err(|e| format!("{s:?}: {e}")),
+            _ => Err(found(v)),
+        }
+    }
+}
+impl FromValue for Vec<u8> {
+    const NAME: &'static str = "bytes";
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Blob(b) => Ok(b.clone()),
+            _ => Err(found(v)),
+        }
+    }
+}
+impl<T: FromValue> FromValue for Option<T> {
+    const NAME: &'static str = T::NAME;
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Null => Ok(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+}
+
+/// Rewrites `$1` → `?1` outside string literals and quoted identifiers.
+pub fn sqlite_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                if c == q {
+                    quote = None;
+                }
+                out.push(c);
+            }
+            None => {
+                if c == '\'' || c == '"' {
+                    quote = Some(c);
+                    out.push(c);
+                } else if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                    out.push('?');
+                } else {
+                    out.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
+pub struct SqliteManager {
+    pub path: PathBuf,
+}
+
+impl r2d2::ManageConnection for SqliteManager {
+    type Connection = rusqlite::Connection;
+    type Error = rusqlite::Error;
+    fn connect(&self) -> Result<Self::Connection, Self::Error> {
+        let c = rusqlite::Connection::open(&self.path)?;
+        c.busy_timeout(std::time::Duration::from_secs(10))?;
+        c.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+        )?;
+        c.set_prepared_statement_cache_capacity(256);
+        Ok(c)
+    }
+    fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {
+        conn.execute_batch("SELECT 1")
+    }
+    fn has_broken(&self, _: &mut Self::Connection) -> bool {
+        false
+    }
+}
+
+pub struct PgManager {
+    pub config: postgres::Config,
+}
+
+impl r2d2::ManageConnection for PgManager {
+    type Connection = postgres::Client;
+    type Error = postgres::Error;
+    fn connect(&self) -> Result<Self::Connection, Self::Error> {
+        self.config.connect(postgres::NoTls)
+    }
+    fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {
+        conn.simple_query("SELECT 1").map(|_| ())
+    }
+    fn has_broken(&self, conn: &mut Self::Connection) -> bool {
+        conn.is_closed()
+    }
+}
+
+/// A connection taken from the pool.
+pub enum Conn {
+    Sqlite(r2d2::PooledConnection<SqliteManager>),
+    Postgres(r2d2::PooledConnection<PgManager>),
+}
+
+impl Conn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs a query and returns every row.
+    pub fn query(&mut self, sql: &str, params: &[Value]) -> DbResult<Vec<Row>> {
+        match self {
+            Conn::Sqlite(c) => {
+                let sql = sqlite_placeholders(sql);
+                let mut st = c.prepare_cached(&sql)?;
+                let n = st.column_count();
+                let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+                let mut out = Vec::new();
+                while let Some(r) = rows.next()? {
+                    let mut vals = Vec::with_capacity(n);
+                    for i in 0..n {
+                        use rusqlite::types::ValueRef;
+                        vals.push(match r.get_ref(i)? {
+                            ValueRef::Null => Value::Null,
+                            ValueRef::Integer(i) => Value::Int(i),
+                            ValueRef::Real(f) => return Err(DbError::Decode { index: i as usize, expected: "no floating point", found: f.to_string() }),
+                            ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+                        });
+                    }
+                    out.push(Row(vals));
+                }
+                Ok(out)
+            }
+            Conn::Postgres(c) => {
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    params.iter().map(|v| v as &(dyn postgres::types::ToSql + Sync)).collect();
+                let st = c.prepare(sql)?;
+                let rows = c.query(&st, &refs)?;
+                rows.iter().map(pg_row).collect()
+            }
+        }
+    }
+
+    /// Runs a statement; returns the number of rows it changed.
+    pub fn execute(&mut self, sql: &str, params: &[Value]) -> DbResult<u64> {
+        match self {
+            Conn::Sqlite(c) => {
+                let sql = sqlite_placeholders(sql);
+                let mut st = c.prepare_cached(&sql)?;
+                Ok(st.execute(rusqlite::params_from_iter(params.iter()))? as u64)
+            }
+            Conn::Postgres(c) => {
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    params.iter().map(|v| v as &(dyn postgres::types::ToSql + Sync)).collect();
+                Ok(c.execute(sql, &refs)?)
+            }
+        }
+    }
+
+    pub fn query_opt(&mut self, sql: &str, params: &[Value]) -> DbResult<Option<Row>> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+
+    pub fn query_one(&mut self, sql: &str, params: &[Value]) -> DbResult<Row> {
+        self.query_opt(sql, params)?.ok_or_else(|| DbError::Other("the query returned no row".to_owned()))
+    }
+
+    /// Runs several statements with no parameters (migrations).
+    pub fn batch(&mut self, sql: &str) -> DbResult<()> {
+        match self {
+            Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Conn::Postgres(c) => Ok(c.batch_execute(sql)?),
+        }
+    }
+
+    /// Starts a write transaction; it rolls back unless [`Tx::commit`] is called.
+    pub fn begin(&mut self) -> DbResult<Tx<'_>> {
+        let begin = match self.backend() {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        self.batch(begin)?;
+        Ok(Tx { conn: self, open: true })
+    }
+}
+
+fn pg_row(r: &postgres::Row) -> DbResult<Row> {
+    use postgres::types::Type;
+    let mut vals = Vec::with_capacity(r.len());
+    for (i, col) in r.columns().iter().enumerate() {
+        let v = match *col.type_() {
+            Type::INT8 => r.try_get::<_, Option<i64>>(i)?.map(Value::Int),
+            Type::INT4 => r.try_get::<_, Option<i32>>(i)?.map(|x| Value::Int(x.into())),
+            Type::INT2 => r.try_get::<_, Option<i16>>(i)?.map(|x| Value::Int(x.into())),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => r.try_get::<_, Option<String>>(i)?.map(Value::Text),
+            Type::BOOL => r.try_get::<_, Option<bool>>(i)?.map(Value::Bool),
+            Type::DATE => r.try_get::<_, Option<NaiveDate>>(i)?.map(Value::Date),
+            Type::TIMESTAMP => r.try_get::<_, Option<NaiveDateTime>>(i)?.map(Value::Timestamp),
+            Type::TIMESTAMPTZ => r
+                .try_get::<_, Option<chrono::DateTime<chrono::Utc>>>(i)?
+                .map(|t| Value::Timestamp(t.naive_utc())),
+            Type::BYTEA => r.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Blob),
+            ref other => {
+                return Err(DbError::Decode { index: i, expected: "a supported type (cast sums to BIGINT)", found: other.to_string() });
+            }
+        };
+        vals.push(v.unwrap_or(Value::Null));
+    }
+    Ok(Row(vals))
+}
+
+/// A transaction. Dropping it without `commit` rolls back.
+pub struct Tx<'c> {
+    conn: &'c mut Conn,
+    open: bool,
+}
+
+impl Tx<'_> {
+    pub fn commit(mut self) -> DbResult<()> {
+        self.open = false;
+        self.conn.batch("COMMIT")
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            if let Err(e) = self.conn.batch("ROLLBACK") {
+                tracing::warn!("rollback failed: {e}");
+            }
+        }
+    }
+}
+
+impl Deref for Tx<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.conn
+    }
+}
+impl DerefMut for Tx<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_rewritten_outside_literals_only() {
+        assert_eq!(
+            sqlite_placeholders("SELECT '$1', \"a$2\" FROM t WHERE a = $1 AND b = $12"),
+            "SELECT '$1', \"a$2\" FROM t WHERE a = ?1 AND b = ?12"
+        );
+    }
+}

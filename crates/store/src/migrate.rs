@@ -1,0 +1,75 @@
+//! Migrations: numbered SQL documents per backend, applied once, in order,
+//! each in its own transaction. On PostgreSQL an advisory lock makes several
+//! nodes starting together apply them once.
+
+use crate::db::{Backend, Conn, DbResult};
+use crate::params;
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+}];
+
+const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"
+
+/// Applies what is missing; returns the versions applied now.
+pub fn run(conn: &mut Conn) -> DbResult<Vec<i64>> {
+    conn.batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )?;
+    if conn.backend() == Backend::Postgres {
+        conn.execute("SELECT pg_advisory_lock($1)", &params![PG_LOCK_KEY])?;
+    }
+    let result = apply_missing(conn);
+    if conn.backend() == Backend::Postgres {
+        conn.execute("SELECT pg_advisory_unlock($1)", &params![PG_LOCK_KEY])?;
+    }
+    result
+}
+
+fn apply_missing(conn: &mut Conn) -> DbResult<Vec<i64>> {
+    let mut applied = Vec::new();
+    for m in MIGRATIONS {
+        let done = conn
+            .query_opt("SELECT version FROM schema_migrations WHERE version = $1", &params![m.version])?
+            .is_some();
+        if done {
+            continue;
+        }
+        let sql = match conn.backend() {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
+        let mut tx = conn.begin()?;
+        tx.batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            &params![m.version, m.name, crate::db::now().format("%Y-%m-%d %H:%M:%S").to_string()],
+        )?;
+        tx.commit()?;
+        tracing::info!(version = m.version, name = m.name, "migration applied");
+        applied.push(m.version);
+    }
+    Ok(applied)
+}
+
+/// The versions present in the database.
+pub fn applied(conn: &mut Conn) -> DbResult<Vec<i64>> {
+    conn.query("SELECT version FROM schema_migrations ORDER BY version", &[])?
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+pub fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}

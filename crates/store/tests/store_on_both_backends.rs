@@ -1,0 +1,254 @@
+//! The store's behaviour, run once on SQLite and once on PostgreSQL.
+
+use chrono::Duration;
+use jp_domain::session::{LockoutPolicy, SessionLimits};
+use jp_domain::{Email, Password, Role};
+use jp_store::accounts::{self, UserFields};
+use jp_store::audit::{self, Verdict};
+use jp_store::db::{self, Conn};
+use jp_store::reference::{agencies, members, organisations, panels};
+use jp_store::sessions::{self, Lookup};
+use jp_store::{demo, migrate, on_both_backends, params, Actor, ChangeError};
+
+fn admin() -> Actor {
+    Actor::system("test")
+}
+
+fn conn(db: &jp_store::testing::TestDb) -> Conn {
+    db.store.conn().expect("connection")
+}
+
+fn add_org(c: &mut Conn, name: &str) -> i64 {
+    let mut tx = c.begin().unwrap();
+    let id = organisations::create(&mut tx, &admin(), &organisations::Fields { name: name.into(), kind: "nhs".into() }).unwrap();
+    tx.commit().unwrap();
+    id
+}
+
+on_both_backends! {
+    fn migrations_apply_once_and_are_recorded(db) {
+        let mut c = conn(db);
+        assert_eq!(migrate::run(&mut c).unwrap(), Vec::<i64>::new(), "a second run applies nothing");
+        assert_eq!(migrate::applied(&mut c).unwrap().last().copied(), Some(migrate::latest()));
+    }
+}
+
+on_both_backends! {
+    fn the_demo_loads_into_an_empty_database_only(db) {
+        let mut c = conn(db);
+        assert!(matches!(demo::load(&mut c).unwrap(), demo::Outcome::Loaded));
+        assert!(matches!(demo::load(&mut c).unwrap(), demo::Outcome::AlreadyPopulated));
+        assert_eq!(panels::list(&mut c).unwrap().len(), 2);
+        let jfp = panels::by_slug(&mut c, "joint-funding").unwrap().unwrap();
+        assert_eq!(jfp.rules.submission_deadline_days, 7);
+        let m = members::of_panel(&mut c, jfp.id).unwrap();
+        assert_eq!(m.iter().filter(|m| m.is_chair).count(), 1, "one chair");
+        assert!(m.iter().any(|m| !m.deputies.is_empty()), "deputies are kept");
+        for (role, _, email) in demo::DEMO_USERS {
+            let u = accounts::find_by_email(&mut c, &Email::parse(email).unwrap()).unwrap().unwrap();
+            assert!(u.has(role));
+        }
+        assert_eq!(audit::verify(&mut c).unwrap(), Verdict::Intact { entries: audit::list(&mut c, &Default::default(), 100_000).unwrap().len() as i64 });
+    }
+}
+
+on_both_backends! {
+    fn a_second_save_of_the_same_version_is_refused_and_loses_nothing(db) {
+        let mut c = conn(db);
+        let id = add_org(&mut c, "Dale Hospitals Trust");
+        let mut tx = c.begin().unwrap();
+        organisations::update(&mut tx, &admin(), id, 1, &organisations::Fields { name: "Dale Hospitals NHS Trust".into(), kind: "nhs".into() }).unwrap();
+        tx.commit().unwrap();
+        let mut tx = c.begin().unwrap();
+        let second = organisations::update(&mut tx, &admin(), id, 1, &organisations::Fields { name: "Something else".into(), kind: "other".into() });
+        assert!(matches!(second, Err(ChangeError::Conflict { current: 2 })), "{second:?}");
+        drop(tx);
+        let now = organisations::get(&mut c, id).unwrap().unwrap();
+        assert_eq!((now.name.as_str(), now.version), ("Dale Hospitals NHS Trust", 2));
+        let missing = { let mut tx = c.begin().unwrap(); organisations::update(&mut tx, &admin(), 9999, 1, &organisations::Fields { name: "x".into(), kind: "nhs".into() }) };
+        assert!(matches!(missing, Err(ChangeError::NotFound)));
+    }
+}
+
+on_both_backends! {
+    fn duplicate_names_are_refused_with_a_message(db) {
+        let mut c = conn(db);
+        add_org(&mut c, "Dale Hospitals Trust");
+        let mut tx = c.begin().unwrap();
+        let again = organisations::create(&mut tx, &admin(), &organisations::Fields { name: "Dale Hospitals Trust".into(), kind: "nhs".into() });
+        match again {
+            Err(ChangeError::Duplicate(m)) => assert!(m.contains("already an organisation called Dale Hospitals Trust")),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+on_both_backends! {
+    fn a_failed_change_leaves_no_audit_row(db) {
+        let mut c = conn(db);
+        let before = audit::list(&mut c, &Default::default(), 1000).unwrap().len();
+        {
+            let mut tx = c.begin().unwrap();
+            organisations::create(&mut tx, &admin(), &organisations::Fields { name: "Rolled back".into(), kind: "nhs".into() }).unwrap();
+            // dropped without commit
+        }
+        assert_eq!(audit::list(&mut c, &Default::default(), 1000).unwrap().len(), before);
+        assert!(organisations::list(&mut c).unwrap().iter().all(|o| o.name != "Rolled back"));
+        assert!(matches!(audit::verify(&mut c).unwrap(), Verdict::Intact { .. }));
+    }
+}
+
+fn three_entries(c: &mut Conn) {
+    let org = add_org(c, "First");
+    let mut tx = c.begin().unwrap();
+    agencies::create(&mut tx, &admin(), &agencies::Fields { organisation_id: org, name: "Second".into() }).unwrap();
+    agencies::create(&mut tx, &admin(), &agencies::Fields { organisation_id: org, name: "Third".into() }).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(audit::verify(c).unwrap(), Verdict::Intact { entries: 3 });
+}
+
+fn broken_at(c: &mut Conn) -> (i64, String) {
+    match audit::verify(c).unwrap() {
+        Verdict::Broken { seq, problem } => (seq, problem),
+        Verdict::Intact { .. } => panic!("tampering went unnoticed"),
+    }
+}
+
+on_both_backends! {
+    fn an_edited_audit_entry_is_named(db) {
+        let mut c = conn(db);
+        three_entries(&mut c);
+        c.execute("UPDATE audit_log SET details = '{\"name\":\"Forged\"}' WHERE seq = 2", &[]).unwrap();
+        let (seq, problem) = broken_at(&mut c);
+        assert_eq!(seq, 2);
+        assert!(problem.contains("edited"), "{problem}");
+    }
+}
+
+on_both_backends! {
+    fn a_deleted_audit_entry_is_named(db) {
+        let mut c = conn(db);
+        three_entries(&mut c);
+        c.execute("DELETE FROM audit_log WHERE seq = 2", &[]).unwrap();
+        let (seq, problem) = broken_at(&mut c);
+        assert_eq!(seq, 2);
+        assert!(problem.contains("missing"), "{problem}");
+    }
+}
+
+on_both_backends! {
+    fn reordered_audit_entries_are_named(db) {
+        let mut c = conn(db);
+        three_entries(&mut c);
+        c.execute("UPDATE audit_log SET seq = 100 WHERE seq = 2", &[]).unwrap();
+        c.execute("UPDATE audit_log SET seq = 2 WHERE seq = 3", &[]).unwrap();
+        c.execute("UPDATE audit_log SET seq = 3 WHERE seq = 100", &[]).unwrap();
+        let (seq, problem) = broken_at(&mut c);
+        assert_eq!(seq, 2);
+        assert!(problem.contains("does not follow"), "{problem}");
+    }
+}
+
+on_both_backends! {
+    fn deleting_the_newest_audit_entries_is_noticed(db) {
+        let mut c = conn(db);
+        three_entries(&mut c);
+        c.execute("DELETE FROM audit_log WHERE seq = 3", &[]).unwrap();
+        let (seq, problem) = broken_at(&mut c);
+        assert_eq!(seq, 3);
+        assert!(problem.contains("deleted"), "{problem}");
+    }
+}
+
+on_both_backends! {
+    fn an_entry_rewritten_with_a_fresh_hash_breaks_the_link_to_the_next(db) {
+        let mut c = conn(db);
+        three_entries(&mut c);
+        let mut e = audit::list(&mut c, &audit::Filter { before: Some(3), ..Default::default() }, 1).unwrap().remove(0);
+        assert_eq!(e.seq, 2);
+        e.details = "{\"name\":\"Forged\"}".into();
+        e.hash = audit::entry_hash(&e);
+        c.execute("UPDATE audit_log SET details = $1, hash = $2 WHERE seq = 2", &params![e.details, e.hash]).unwrap();
+        let (seq, _) = broken_at(&mut c);
+        assert_eq!(seq, 3);
+    }
+}
+
+fn someone(c: &mut Conn, email: &str, roles: Vec<Role>) -> i64 {
+    let pw = Password::new("violet kettle harbour", &[]).unwrap();
+    let mut tx = c.begin().unwrap();
+    let f = UserFields { email: Email::parse(email).unwrap(), name: "Test Person".into(), agency_id: None, team: None, active: true, roles };
+    let id = accounts::create(&mut tx, &admin(), &f, Some(accounts::hash_password(&pw))).unwrap();
+    tx.commit().unwrap();
+    id
+}
+
+on_both_backends! {
+    fn sessions_expire_when_idle_or_old(db) {
+        let mut c = conn(db);
+        let id = someone(&mut c, "a.person@example.org", vec![Role::Referrer]);
+        let mut tx = c.begin().unwrap();
+        let token = sessions::create(&mut tx, id).unwrap();
+        tx.commit().unwrap();
+        let limits = SessionLimits::default();
+        let now = db::now();
+        assert!(matches!(sessions::load(&mut c, &token, &limits, now).unwrap(), Lookup::Live(s) if s.user.id == id));
+        sessions::backdate(&mut c, &token, now - Duration::minutes(40), now - Duration::minutes(31)).unwrap();
+        assert!(matches!(sessions::load(&mut c, &token, &limits, now).unwrap(), Lookup::Expired));
+        assert!(matches!(sessions::load(&mut c, &token, &limits, now).unwrap(), Lookup::Unknown), "an expired session is removed");
+        assert!(matches!(sessions::load(&mut c, "not-a-token", &limits, now).unwrap(), Lookup::Unknown));
+    }
+}
+
+on_both_backends! {
+    fn repeated_failures_lock_the_account_and_are_audited(db) {
+        let mut c = conn(db);
+        let id = someone(&mut c, "b.person@example.org", vec![Role::Chair]);
+        let policy = LockoutPolicy { max_failures: 3, lock_for: Duration::minutes(15) };
+        let email = Email::parse("b.person@example.org").unwrap();
+        let mut locked = false;
+        for _ in 0..3 {
+            let (u, _, failures) = accounts::find_for_sign_in(&mut c, &email).unwrap().unwrap();
+            let mut tx = c.begin().unwrap();
+            locked = accounts::record_failed_sign_in(&mut tx, &u, failures, &policy, db::now()).unwrap();
+            tx.commit().unwrap();
+        }
+        assert!(locked);
+        assert!(accounts::get(&mut c, id).unwrap().unwrap().locked_until.is_some());
+        let f = audit::Filter { action: Some("user.locked".into()), ..Default::default() };
+        assert_eq!(audit::list(&mut c, &f, 10).unwrap().len(), 1);
+    }
+}
+
+on_both_backends! {
+    fn api_tokens_are_stored_hashed_and_can_be_revoked(db) {
+        let mut c = conn(db);
+        let id = someone(&mut c, "c.person@example.org", vec![Role::Auditor]);
+        let mut tx = c.begin().unwrap();
+        let token = accounts::create_token(&mut tx, &admin(), id, "nightly export").unwrap();
+        tx.commit().unwrap();
+        let stored: String = c.query_one("SELECT token_hash FROM api_tokens", &[]).unwrap().get(0).unwrap();
+        assert_ne!(stored, token);
+        assert_eq!(accounts::user_for_token(&mut c, &token).unwrap().map(|u| u.id), Some(id));
+        let token_id = accounts::tokens_of(&mut c, id).unwrap()[0].id;
+        let mut tx = c.begin().unwrap();
+        accounts::revoke_token(&mut tx, &admin(), id, token_id).unwrap();
+        tx.commit().unwrap();
+        assert!(accounts::user_for_token(&mut c, &token).unwrap().is_none());
+    }
+}
+
+on_both_backends! {
+    fn one_chair_per_panel(db) {
+        let mut c = conn(db);
+        demo::load(&mut c).unwrap();
+        let jfp = panels::by_slug(&mut c, "joint-funding").unwrap().unwrap();
+        let ms = members::of_panel(&mut c, jfp.id).unwrap();
+        let other = ms.iter().find(|m| !m.is_chair).unwrap().clone();
+        let mut tx = c.begin().unwrap();
+        members::update(&mut tx, &admin(), other.id, other.version, &members::Fields { user_id: other.user_id, agency_id: other.agency_id, is_chair: true, deputy_user_ids: vec![] }).unwrap();
+        tx.commit().unwrap();
+        let ms = members::of_panel(&mut c, jfp.id).unwrap();
+        assert_eq!(ms.iter().filter(|m| m.is_chair).map(|m| m.id).collect::<Vec<_>>(), vec![other.id]);
+    }
+}
