@@ -77,9 +77,20 @@ mod tests {
 
     #[test]
     fn addresses_are_normalised_and_checked() {
-        assert_eq!(Email::parse("  Ann.Other@Example.ORG ").unwrap().as_str(), "ann.other@example.org");
+        assert_eq!(
+            Email::parse("  Ann.Other@Example.ORG ").unwrap().as_str(),
+            "ann.other@example.org"
+        );
         assert_eq!(Email::parse(""), Err(EmailProblem::Missing));
-        for bad in ["ann", "ann@", "@example.org", "ann@example", "a b@example.org", "ann@ex..org", "a@b@c.org"] {
+        for bad in [
+            "ann",
+            "ann@",
+            "@example.org",
+            "ann@example",
+            "a b@example.org",
+            "ann@ex..org",
+            "a@b@c.org",
+        ] {
             assert_eq!(Email::parse(bad), Err(EmailProblem::Format), "{bad}");
         }
     }

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Pence(pub i64);
 
@@ -33,7 +35,11 @@ impl Pence {
             Some((p, d)) => (p, d),
             None => (s.as_str(), ""),
         };
-        if pounds.is_empty() || !pounds.chars().all(|c| c.is_ascii_digit()) || pence.len() > 2 || !pence.chars().all(|c| c.is_ascii_digit()) {
+        if pounds.is_empty()
+            || !pounds.chars().all(|c| c.is_ascii_digit())
+            || pence.len() > 2
+            || !pence.chars().all(|c| c.is_ascii_digit())
+        {
             return Err(MoneyProblem::Format);
         }
         if pounds.len() > 13 {
@@ -45,7 +51,10 @@ impl Pence {
             1 => pence.parse::<i64>().map_err(|_| MoneyProblem::Format)? * 10,
             _ => pence.parse().map_err(|_| MoneyProblem::Format)?,
         };
-        let total = whole.checked_mul(100).and_then(|p| p.checked_add(frac)).ok_or(MoneyProblem::TooLarge)?;
+        let total = whole
+            .checked_mul(100)
+            .and_then(|p| p.checked_add(frac))
+            .ok_or(MoneyProblem::TooLarge)?;
         Ok(Pence(if negative { -total } else { total }))
     }
 
@@ -95,7 +104,10 @@ mod tests {
         for bad in ["12.345", "abc", "£", "1.2.3", "1e5", "12 000"] {
             assert_eq!(Pence::parse_pounds(bad), Err(MoneyProblem::Format), "{bad}");
         }
-        assert_eq!(Pence::parse_pounds("99999999999999999"), Err(MoneyProblem::TooLarge));
+        assert_eq!(
+            Pence::parse_pounds("99999999999999999"),
+            Err(MoneyProblem::TooLarge)
+        );
     }
 
     proptest! {

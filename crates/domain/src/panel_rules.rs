@@ -14,7 +14,11 @@ pub enum Region {
 }
 
 impl Region {
-    pub const ALL: [Region; 3] = [Region::EnglandAndWales, Region::Scotland, Region::NorthernIreland];
+    pub const ALL: [Region; 3] = [
+        Region::EnglandAndWales,
+        Region::Scotland,
+        Region::NorthernIreland,
+    ];
     pub fn slug(self) -> &'static str {
         match self {
             Region::EnglandAndWales => "england-and-wales",
@@ -43,20 +47,30 @@ pub struct Cadence {
 
 impl Cadence {
     pub fn parse(week: &str, weekday: &str) -> Result<Cadence, String> {
-        let week: u8 = week.trim().parse().map_err(|_| "Select which week of the month the panel meets".to_owned())?;
+        let week: u8 = week
+            .trim()
+            .parse()
+            .map_err(|_| "Select which week of the month the panel meets".to_owned())?;
         if !(1..=5).contains(&week) {
             return Err("Select which week of the month the panel meets".to_owned());
         }
-        let weekday = weekday_from_number(weekday.trim()).ok_or("Select the day of the week the panel meets")?;
+        let weekday = weekday_from_number(weekday.trim())
+            .ok_or("Select the day of the week the panel meets")?;
         Ok(Cadence { week, weekday })
     }
 
     /// The meeting day in the given month.
     pub fn date_in(&self, year: i32, month: u32) -> Option<NaiveDate> {
         if self.week == 5 {
-            let next = if month == 12 { NaiveDate::from_ymd_opt(year + 1, 1, 1) } else { NaiveDate::from_ymd_opt(year, month + 1, 1) }?;
+            let next = if month == 12 {
+                NaiveDate::from_ymd_opt(year + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(year, month + 1, 1)
+            }?;
             let last = next.pred_opt()?;
-            let back = (7 + last.weekday().num_days_from_monday() - self.weekday.num_days_from_monday()) % 7;
+            let back = (7 + last.weekday().num_days_from_monday()
+                - self.weekday.num_days_from_monday())
+                % 7;
             return last.checked_sub_days(chrono::Days::new(u64::from(back)));
         }
         NaiveDate::from_weekday_of_month_opt(year, month, self.weekday, self.week)
@@ -99,8 +113,11 @@ pub fn weekday_from_number(s: &str) -> Option<Weekday> {
 }
 
 /// Need levels a panel takes (its scope).
-pub const NEED_LEVELS: [(&str, &str); 3] =
-    [("lower", "Lower-level needs"), ("high", "High needs"), ("complex", "Complex needs")];
+pub const NEED_LEVELS: [(&str, &str); 3] = [
+    ("lower", "Lower-level needs"),
+    ("high", "High needs"),
+    ("complex", "Complex needs"),
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PanelRules {
@@ -126,7 +143,10 @@ impl PanelRules {
     /// Seed 000: the Joint Funding Panel (Complex Cases), monthly, 7/5/3/3/3 working days.
     pub fn joint_funding_default() -> PanelRules {
         PanelRules {
-            cadence: Cadence { week: 2, weekday: Weekday::Tue },
+            cadence: Cadence {
+                week: 2,
+                weekday: Weekday::Tue,
+            },
             region: Region::EnglandAndWales,
             submission_deadline_days: 7,
             papers_due_days: 5,
@@ -146,7 +166,10 @@ impl PanelRules {
     /// Seed 002: the Resource Panel, lower-level needs, reviews at least annually.
     pub fn resource_panel_default() -> PanelRules {
         PanelRules {
-            cadence: Cadence { week: 3, weekday: Weekday::Wed },
+            cadence: Cadence {
+                week: 3,
+                weekday: Weekday::Wed,
+            },
             need_levels: vec!["lower".to_owned()],
             delegated_limit: Pence(5_000_000),
             escalation_authority: "Joint Funding Panel (Complex Cases)".to_owned(),
@@ -163,11 +186,26 @@ mod tests {
 
     #[test]
     fn cadence_finds_the_meeting_day() {
-        let second_tuesday = Cadence { week: 2, weekday: Weekday::Tue };
-        assert_eq!(second_tuesday.date_in(2026, 12), NaiveDate::from_ymd_opt(2026, 12, 8));
-        let last_friday = Cadence { week: 5, weekday: Weekday::Fri };
-        assert_eq!(last_friday.date_in(2026, 12), NaiveDate::from_ymd_opt(2026, 12, 25));
-        assert_eq!(last_friday.date_in(2027, 2), NaiveDate::from_ymd_opt(2027, 2, 26));
+        let second_tuesday = Cadence {
+            week: 2,
+            weekday: Weekday::Tue,
+        };
+        assert_eq!(
+            second_tuesday.date_in(2026, 12),
+            NaiveDate::from_ymd_opt(2026, 12, 8)
+        );
+        let last_friday = Cadence {
+            week: 5,
+            weekday: Weekday::Fri,
+        };
+        assert_eq!(
+            last_friday.date_in(2026, 12),
+            NaiveDate::from_ymd_opt(2026, 12, 25)
+        );
+        assert_eq!(
+            last_friday.date_in(2027, 2),
+            NaiveDate::from_ymd_opt(2027, 2, 26)
+        );
         assert_eq!(second_tuesday.describe(), "Second Tuesday of every month");
         assert!(Cadence::parse("6", "2").is_err());
         assert!(Cadence::parse("2", "7").is_err());

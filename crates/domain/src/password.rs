@@ -24,7 +24,9 @@ pub enum PasswordProblem {
     TooShort,
     #[error("Password must be {MAX_CHARS} characters or fewer")]
     TooLong,
-    #[error("Choose a password that is harder to guess: this one is on a list of commonly used passwords")]
+    #[error(
+        "Choose a password that is harder to guess: this one is on a list of commonly used passwords"
+    )]
     Common,
     #[error("Choose a password that does not contain your email address or name")]
     Personal,
@@ -52,7 +54,9 @@ impl Password {
         }
         // Strip digits and symbols people bolt on to a common word ("Password123!").
         let core: String = lower.chars().filter(|c| c.is_alphabetic()).collect();
-        if COMMON.contains(&lower.as_str()) || (core.len() >= 4 && COMMON.iter().any(|w| core == *w)) {
+        if COMMON.contains(&lower.as_str())
+            || (core.len() >= 4 && COMMON.iter().any(|w| core == *w))
+        {
             return Err(PasswordProblem::Common);
         }
         for word in personal {
@@ -91,25 +95,145 @@ fn is_repetitive(s: &str) -> bool {
 /// Passwords, and the words under them, that appear at the top of every breach list,
 /// plus the words of this service that people reach for.
 const COMMON: &[&str] = &[
-    "password", "passw", "passwor", "passwords", "passphrase", "password123456", "qwertyuiop", "qwerty",
-    "qwertyuiopasdfghjkl", "asdfghjkl", "zxcvbnm", "azerty", "iloveyou", "letmein", "welcome", "welcometo",
-    "admin", "administrator", "adminadmin", "changeme", "changeit", "default", "monkey", "dragon", "football",
-    "baseball", "soccer", "liverpool", "chelsea", "arsenal", "manchester", "manchesterunited", "sunshine",
-    "princess", "superman", "batman", "starwars", "trustno", "shadow", "master", "michael", "jennifer",
-    "jessica", "charlie", "hunter", "freedom", "whatever", "mustang", "summer", "winter", "spring", "autumn",
-    "january", "february", "september", "october", "november", "december", "secret", "secretpassword",
-    "mypassword", "newpassword", "oldpassword", "temppassword", "temporary", "pokemon", "computer", "internet",
-    "login", "access", "blink", "lovely", "flower", "hello", "helloworld", "goodluck", "cheese", "chocolate",
-    "abcdefghijkl", "abcabc", "abcdef", "letmeinplease", "pleaseletmein", "opensesame", "council",
-    "councilpassword", "countycouncil", "nhspassword", "jointpanel", "jointpanelpassword", "panelpassword",
-    "children", "socialcare", "safeguarding", "leicester", "leicestershire", "england", "london", "birmingham",
-    "correcthorsebatterystaple", "thequickbrownfox", "iloveyouforever", "passwordpassword",
-    "password1234", "password12345", "qwerty123456", "qwerty1234567", "123456789012", "1234567890123",
-    "111111111111", "000000000000", "123123123123", "123456123456", "987654321098", "1q2w3e4r5t6y",
-    "1qaz2wsx3edc", "qazwsxedcrfv", "zaq12wsxcde3", "q1w2e3r4t5y6", "a1b2c3d4e5f6", "p@ssw0rd1234",
-    "p@ssword1234", "passw0rd1234", "welcome12345", "welcome123456", "letmein12345", "iloveyou1234",
-    "football1234", "monkey123456", "dragon123456", "sunshine1234", "princess1234", "baseball1234",
-    "trustno11234", "superman1234", "starwars1234", "administrator1", "changeme1234", "abc123abc123",
+    "password",
+    "passw",
+    "passwor",
+    "passwords",
+    "passphrase",
+    "password123456",
+    "qwertyuiop",
+    "qwerty",
+    "qwertyuiopasdfghjkl",
+    "asdfghjkl",
+    "zxcvbnm",
+    "azerty",
+    "iloveyou",
+    "letmein",
+    "welcome",
+    "welcometo",
+    "admin",
+    "administrator",
+    "adminadmin",
+    "changeme",
+    "changeit",
+    "default",
+    "monkey",
+    "dragon",
+    "football",
+    "baseball",
+    "soccer",
+    "liverpool",
+    "chelsea",
+    "arsenal",
+    "manchester",
+    "manchesterunited",
+    "sunshine",
+    "princess",
+    "superman",
+    "batman",
+    "starwars",
+    "trustno",
+    "shadow",
+    "master",
+    "michael",
+    "jennifer",
+    "jessica",
+    "charlie",
+    "hunter",
+    "freedom",
+    "whatever",
+    "mustang",
+    "summer",
+    "winter",
+    "spring",
+    "autumn",
+    "january",
+    "february",
+    "september",
+    "october",
+    "november",
+    "december",
+    "secret",
+    "secretpassword",
+    "mypassword",
+    "newpassword",
+    "oldpassword",
+    "temppassword",
+    "temporary",
+    "pokemon",
+    "computer",
+    "internet",
+    "login",
+    "access",
+    "blink",
+    "lovely",
+    "flower",
+    "hello",
+    "helloworld",
+    "goodluck",
+    "cheese",
+    "chocolate",
+    "abcdefghijkl",
+    "abcabc",
+    "abcdef",
+    "letmeinplease",
+    "pleaseletmein",
+    "opensesame",
+    "council",
+    "councilpassword",
+    "countycouncil",
+    "nhspassword",
+    "jointpanel",
+    "jointpanelpassword",
+    "panelpassword",
+    "children",
+    "socialcare",
+    "safeguarding",
+    "leicester",
+    "leicestershire",
+    "england",
+    "london",
+    "birmingham",
+    "correcthorsebatterystaple",
+    "thequickbrownfox",
+    "iloveyouforever",
+    "passwordpassword",
+    "password1234",
+    "password12345",
+    "qwerty123456",
+    "qwerty1234567",
+    "123456789012",
+    "1234567890123",
+    "111111111111",
+    "000000000000",
+    "123123123123",
+    "123456123456",
+    "987654321098",
+    "1q2w3e4r5t6y",
+    "1qaz2wsx3edc",
+    "qazwsxedcrfv",
+    "zaq12wsxcde3",
+    "q1w2e3r4t5y6",
+    "a1b2c3d4e5f6",
+    "p@ssw0rd1234",
+    "p@ssword1234",
+    "passw0rd1234",
+    "welcome12345",
+    "welcome123456",
+    "letmein12345",
+    "iloveyou1234",
+    "football1234",
+    "monkey123456",
+    "dragon123456",
+    "sunshine1234",
+    "princess1234",
+    "baseball1234",
+    "trustno11234",
+    "superman1234",
+    "starwars1234",
+    "administrator1",
+    "changeme1234",
+    "abc123abc123",
 ];
 
 #[cfg(test)]
@@ -125,15 +249,42 @@ mod tests {
     #[test]
     fn short_common_repetitive_and_personal_passwords_are_refused() {
         assert_eq!(Password::new("", &[]), Err(PasswordProblem::Missing));
-        assert_eq!(Password::new("short-pass", &[]), Err(PasswordProblem::TooShort));
-        assert_eq!(Password::new(&"x".repeat(257), &[]), Err(PasswordProblem::TooLong));
-        assert_eq!(Password::new("Password123!", &[]), Err(PasswordProblem::Common));
-        assert_eq!(Password::new("qwertyuiop12", &[]), Err(PasswordProblem::Common));
-        assert_eq!(Password::new("JointPanel2026", &[]), Err(PasswordProblem::Common));
-        assert_eq!(Password::new("aaaaaaaaaaaaa", &[]), Err(PasswordProblem::Repetitive));
-        assert_eq!(Password::new("abcdefghijklm", &[]), Err(PasswordProblem::Repetitive));
-        assert_eq!(Password::new("passpasspass", &[]), Err(PasswordProblem::Repetitive));
-        assert_eq!(Password::new("ann.other2026", &["ann.other"]), Err(PasswordProblem::Personal));
+        assert_eq!(
+            Password::new("short-pass", &[]),
+            Err(PasswordProblem::TooShort)
+        );
+        assert_eq!(
+            Password::new(&"x".repeat(257), &[]),
+            Err(PasswordProblem::TooLong)
+        );
+        assert_eq!(
+            Password::new("Password123!", &[]),
+            Err(PasswordProblem::Common)
+        );
+        assert_eq!(
+            Password::new("qwertyuiop12", &[]),
+            Err(PasswordProblem::Common)
+        );
+        assert_eq!(
+            Password::new("JointPanel2026", &[]),
+            Err(PasswordProblem::Common)
+        );
+        assert_eq!(
+            Password::new("aaaaaaaaaaaaa", &[]),
+            Err(PasswordProblem::Repetitive)
+        );
+        assert_eq!(
+            Password::new("abcdefghijklm", &[]),
+            Err(PasswordProblem::Repetitive)
+        );
+        assert_eq!(
+            Password::new("passpasspass", &[]),
+            Err(PasswordProblem::Repetitive)
+        );
+        assert_eq!(
+            Password::new("ann.other2026", &["ann.other"]),
+            Err(PasswordProblem::Personal)
+        );
     }
 
     #[test]

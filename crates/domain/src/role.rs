@@ -77,7 +77,10 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(Role::parse(r.slug()), Some(r));
         }
-        assert_eq!(Role::parse("System_Administrator"), Some(Role::SystemAdministrator));
+        assert_eq!(
+            Role::parse("System_Administrator"),
+            Some(Role::SystemAdministrator)
+        );
         assert_eq!(Role::parse("root"), None);
     }
 }

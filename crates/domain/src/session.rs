@@ -10,7 +10,10 @@ pub struct SessionLimits {
 
 impl Default for SessionLimits {
     fn default() -> Self {
-        SessionLimits { idle: Duration::minutes(30), absolute: Duration::hours(12) }
+        SessionLimits {
+            idle: Duration::minutes(30),
+            absolute: Duration::hours(12),
+        }
     }
 }
 
@@ -22,7 +25,12 @@ pub enum SessionState {
 }
 
 impl SessionLimits {
-    pub fn state(&self, created: NaiveDateTime, last_seen: NaiveDateTime, now: NaiveDateTime) -> SessionState {
+    pub fn state(
+        &self,
+        created: NaiveDateTime,
+        last_seen: NaiveDateTime,
+        now: NaiveDateTime,
+    ) -> SessionState {
         if now - created >= self.absolute {
             SessionState::AbsoluteExpired
         } else if now - last_seen >= self.idle {
@@ -42,7 +50,10 @@ pub struct LockoutPolicy {
 
 impl Default for LockoutPolicy {
     fn default() -> Self {
-        LockoutPolicy { max_failures: 5, lock_for: Duration::minutes(15) }
+        LockoutPolicy {
+            max_failures: 5,
+            lock_for: Duration::minutes(15),
+        }
     }
 }
 
@@ -52,15 +63,24 @@ mod tests {
     use chrono::NaiveDate;
 
     fn t(h: u32, m: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap().and_hms_opt(h, m, 0).unwrap()
+        NaiveDate::from_ymd_opt(2026, 11, 23)
+            .unwrap()
+            .and_hms_opt(h, m, 0)
+            .unwrap()
     }
 
     #[test]
     fn sessions_end_after_thirty_idle_minutes_or_twelve_hours() {
         let l = SessionLimits::default();
         assert_eq!(l.state(t(8, 0), t(8, 0), t(8, 29)), SessionState::Live);
-        assert_eq!(l.state(t(8, 0), t(8, 0), t(8, 30)), SessionState::IdleExpired);
-        assert_eq!(l.state(t(8, 0), t(19, 59), t(20, 0)), SessionState::AbsoluteExpired);
+        assert_eq!(
+            l.state(t(8, 0), t(8, 0), t(8, 30)),
+            SessionState::IdleExpired
+        );
+        assert_eq!(
+            l.state(t(8, 0), t(19, 59), t(20, 0)),
+            SessionState::AbsoluteExpired
+        );
         assert_eq!(l.state(t(8, 0), t(19, 50), t(19, 59)), SessionState::Live);
     }
 }

@@ -32,9 +32,13 @@ fn bounded<'a>(s: &'a str, what: &str, max: usize) -> Result<&'a str, String> {
             Some(c) => c.to_uppercase().collect::<String>() + cap.as_str(),
             None => what,
         };
-        return Err(format!("{what} must be {max} characters or fewer (it has {n})"));
+        return Err(format!(
+            "{what} must be {max} characters or fewer (it has {n})"
+        ));
     }
-    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if s.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err(format!("Remove control characters from {what}"));
     }
     Ok(s)

@@ -2,9 +2,11 @@
 //! after repeated failures, and API tokens for scripts (stored hashed).
 
 use crate::db::{self, Conn, DbResult, Row, Tx};
-use crate::{audit, params, Actor, ChangeError};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use crate::{Actor, ChangeError, audit, params};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use chrono::NaiveDateTime;
 use jp_domain::session::LockoutPolicy;
 use jp_domain::{Email, Password, Role};
@@ -49,16 +51,22 @@ pub fn password_matches(hash: Option<&str>, p: &Password) -> bool {
     // The same work is done for unknown accounts, so timing does not tell them apart.
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let dummy = DUMMY.get_or_init(|| {
-        Password::for_sign_in("no account has this password").map(|p| hash_password(&p)).unwrap_or_default()
+        Password::for_sign_in("no account has this password")
+            .map(|p| hash_password(&p))
+            .unwrap_or_default()
     });
     let stored = hash.unwrap_or(dummy);
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
     };
-    Argon2::default().verify_password(p.expose().as_bytes(), &parsed).is_ok() && hash.is_some()
+    Argon2::default()
+        .verify_password(p.expose().as_bytes(), &parsed)
+        .is_ok()
+        && hash.is_some()
 }
 
-const USER_COLUMNS: &str = "u.id, u.email, u.name, u.agency_id, a.name, u.team, u.active, u.locked_until, u.version";
+const USER_COLUMNS: &str =
+    "u.id, u.email, u.name, u.agency_id, a.name, u.team, u.active, u.locked_until, u.version";
 
 fn user_from(conn: &mut Conn, r: &Row) -> DbResult<User> {
     let id: i64 = r.get(0)?;
@@ -78,7 +86,10 @@ fn user_from(conn: &mut Conn, r: &Row) -> DbResult<User> {
 
 pub fn roles_of(conn: &mut Conn, user_id: i64) -> DbResult<Vec<Role>> {
     let mut roles: Vec<Role> = conn
-        .query("SELECT role FROM user_roles WHERE user_id = $1", &params![user_id])?
+        .query(
+            "SELECT role FROM user_roles WHERE user_id = $1",
+            &params![user_id],
+        )?
         .iter()
         .filter_map(|r| r.get::<String>(0).ok().and_then(|s| Role::parse(&s)))
         .collect();
@@ -95,7 +106,10 @@ pub fn get(conn: &mut Conn, id: i64) -> DbResult<Option<User>> {
 }
 
 /// The user and their password hash, for signing in.
-pub fn find_for_sign_in(conn: &mut Conn, email: &Email) -> DbResult<Option<(User, Option<String>, i64)>> {
+pub fn find_for_sign_in(
+    conn: &mut Conn,
+    email: &Email,
+) -> DbResult<Option<(User, Option<String>, i64)>> {
     let row = conn.query_opt(
         &format!(
             "SELECT {USER_COLUMNS}, u.password_hash, u.failed_attempts FROM users u \
@@ -135,9 +149,15 @@ pub struct UserFields {
 }
 
 fn set_roles(tx: &mut Tx<'_>, user_id: i64, roles: &[Role]) -> DbResult<()> {
-    tx.execute("DELETE FROM user_roles WHERE user_id = $1", &params![user_id])?;
+    tx.execute(
+        "DELETE FROM user_roles WHERE user_id = $1",
+        &params![user_id],
+    )?;
     for r in roles {
-        tx.execute("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)", &params![user_id, r.slug()])?;
+        tx.execute(
+            "INSERT INTO user_roles (user_id, role) VALUES ($1, $2)",
+            &params![user_id, r.slug()],
+        )?;
     }
     Ok(())
 }
@@ -150,7 +170,24 @@ fn duplicate_email(e: db::DbError, email: &Email) -> ChangeError {
     }
 }
 
-pub fn create(tx: &mut Tx<'_>, actor: &Actor, f: &UserFields, password_hash: Option<String>) -> Result<i64, ChangeError> {
+fn check_agency(tx: &mut Tx<'_>, f: &UserFields) -> Result<(), ChangeError> {
+    if let Some(a) = f.agency_id {
+        if crate::reference::agencies::get(tx, a)?.is_none() {
+            return Err(ChangeError::Invalid(
+                "Select an agency from the list".to_owned(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn create(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    f: &UserFields,
+    password_hash: Option<String>,
+) -> Result<i64, ChangeError> {
+    check_agency(tx, f)?;
     let now = db::now();
     let password_set = password_hash.is_some();
     let row = tx
@@ -174,12 +211,20 @@ pub fn create(tx: &mut Tx<'_>, actor: &Actor, f: &UserFields, password_hash: Opt
     Ok(id)
 }
 
-
 /// Saves changed fields when `version` is still current.
-pub fn update(tx: &mut Tx<'_>, actor: &Actor, id: i64, version: i64, f: &UserFields) -> Result<(), ChangeError> {
+pub fn update(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    id: i64,
+    version: i64,
+    f: &UserFields,
+) -> Result<(), ChangeError> {
+    check_agency(tx, f)?;
     let before = get(tx, id)?.ok_or(ChangeError::NotFound)?;
     if before.version != version {
-        return Err(ChangeError::Conflict { current: before.version });
+        return Err(ChangeError::Conflict {
+            current: before.version,
+        });
     }
     let n = tx
         .execute(
@@ -189,18 +234,32 @@ pub fn update(tx: &mut Tx<'_>, actor: &Actor, id: i64, version: i64, f: &UserFie
         )
         .map_err(|e| duplicate_email(e, &f.email))?;
     if n == 0 {
-        return Err(ChangeError::Conflict { current: before.version + 1 });
+        return Err(ChangeError::Conflict {
+            current: before.version + 1,
+        });
     }
     set_roles(tx, id, &f.roles)?;
     if !f.active {
         tx.execute("DELETE FROM sessions WHERE user_id = $1", &params![id])?;
     }
     let after = get(tx, id)?.ok_or(ChangeError::NotFound)?;
-    audit::record(tx, actor, "user.updated", "user", Some(id.to_string()), crate::reference::diff(&before, &after))?;
+    audit::record(
+        tx,
+        actor,
+        "user.updated",
+        "user",
+        Some(id.to_string()),
+        crate::reference::diff(&before, &after),
+    )?;
     Ok(())
 }
 
-pub fn set_password(tx: &mut Tx<'_>, actor: &Actor, id: i64, hash: &str) -> Result<(), ChangeError> {
+pub fn set_password(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    id: i64,
+    hash: &str,
+) -> Result<(), ChangeError> {
     let n = tx.execute(
         "UPDATE users SET password_hash = $1, failed_attempts = 0, locked_until = NULL, version = version + 1, updated_at = $2 WHERE id = $3",
         &params![hash, db::now(), id],
@@ -209,12 +268,25 @@ pub fn set_password(tx: &mut Tx<'_>, actor: &Actor, id: i64, hash: &str) -> Resu
         return Err(ChangeError::NotFound);
     }
     tx.execute("DELETE FROM sessions WHERE user_id = $1", &params![id])?;
-    audit::record(tx, actor, "user.password-set", "user", Some(id.to_string()), json!({}))?;
+    audit::record(
+        tx,
+        actor,
+        "user.password-set",
+        "user",
+        Some(id.to_string()),
+        json!({}),
+    )?;
     Ok(())
 }
 
 /// Counts a failed sign-in; locks the account when the policy says so. Returns true if now locked.
-pub fn record_failed_sign_in(tx: &mut Tx<'_>, user: &User, failures_before: i64, policy: &LockoutPolicy, now: NaiveDateTime) -> DbResult<bool> {
+pub fn record_failed_sign_in(
+    tx: &mut Tx<'_>,
+    user: &User,
+    failures_before: i64,
+    policy: &LockoutPolicy,
+    now: NaiveDateTime,
+) -> DbResult<bool> {
     let failures = failures_before + 1;
     let lock = failures >= policy.max_failures;
     let until = lock.then(|| now + policy.lock_for);
@@ -223,16 +295,32 @@ pub fn record_failed_sign_in(tx: &mut Tx<'_>, user: &User, failures_before: i64,
         &params![if lock { 0 } else { failures }, until, user.id],
     )?;
     let actor = Actor::system(format!("sign-in attempt for {}", user.email));
-    audit::record(tx, &actor, "sign-in.failed", "user", Some(user.id.to_string()), json!({"failures": failures}))?;
+    audit::record(
+        tx,
+        &actor,
+        "sign-in.failed",
+        "user",
+        Some(user.id.to_string()),
+        json!({"failures": failures}),
+    )?;
     if let Some(until) = until {
-        audit::record(tx, &actor, "user.locked", "user", Some(user.id.to_string()),
-            json!({"until": until.format("%Y-%m-%dT%H:%M:%S").to_string(), "after_failures": failures}))?;
+        audit::record(
+            tx,
+            &actor,
+            "user.locked",
+            "user",
+            Some(user.id.to_string()),
+            json!({"until": until.format("%Y-%m-%dT%H:%M:%S").to_string(), "after_failures": failures}),
+        )?;
     }
     Ok(lock)
 }
 
 pub fn clear_failures(tx: &mut Tx<'_>, user_id: i64) -> DbResult<()> {
-    tx.execute("UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1", &params![user_id])?;
+    tx.execute(
+        "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1",
+        &params![user_id],
+    )?;
     Ok(())
 }
 
@@ -250,14 +338,26 @@ pub fn sha256_hex(s: &str) -> String {
 }
 
 /// Issues an API token for a user; the token itself is shown once and never stored.
-pub fn create_token(tx: &mut Tx<'_>, actor: &Actor, user_id: i64, label: &str) -> Result<String, ChangeError> {
+pub fn create_token(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    user_id: i64,
+    label: &str,
+) -> Result<String, ChangeError> {
     let (token, hash) = new_secret("jp_");
     let row = tx.query_one(
         "INSERT INTO api_tokens (user_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         &params![user_id, hash, label, db::now()],
     )?;
     let id: i64 = row.get(0)?;
-    audit::record(tx, actor, "api-token.created", "user", Some(user_id.to_string()), json!({"token_id": id, "label": label}))?;
+    audit::record(
+        tx,
+        actor,
+        "api-token.created",
+        "user",
+        Some(user_id.to_string()),
+        json!({"token_id": id, "label": label}),
+    )?;
     Ok(token)
 }
 
@@ -271,7 +371,10 @@ pub fn user_for_token(conn: &mut Conn, token: &str) -> DbResult<Option<User>> {
     )?;
     let Some(row) = row else { return Ok(None) };
     let (token_id, user_id): (i64, i64) = (row.get(0)?, row.get(1)?);
-    conn.execute("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2", &params![db::now(), token_id])?;
+    conn.execute(
+        "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
+        &params![db::now(), token_id],
+    )?;
     get(conn, user_id)
 }
 
@@ -294,7 +397,12 @@ pub fn tokens_of(conn: &mut Conn, user_id: i64) -> DbResult<Vec<TokenInfo>> {
     .collect()
 }
 
-pub fn revoke_token(tx: &mut Tx<'_>, actor: &Actor, user_id: i64, token_id: i64) -> Result<(), ChangeError> {
+pub fn revoke_token(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    user_id: i64,
+    token_id: i64,
+) -> Result<(), ChangeError> {
     let n = tx.execute(
         "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
         &params![db::now(), token_id, user_id],
@@ -302,6 +410,13 @@ pub fn revoke_token(tx: &mut Tx<'_>, actor: &Actor, user_id: i64, token_id: i64)
     if n == 0 {
         return Err(ChangeError::NotFound);
     }
-    audit::record(tx, actor, "api-token.revoked", "user", Some(user_id.to_string()), json!({"token_id": token_id}))?;
+    audit::record(
+        tx,
+        actor,
+        "api-token.revoked",
+        "user",
+        Some(user_id.to_string()),
+        json!({"token_id": token_id}),
+    )?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! deleted or reordered entry is found by [`verify`].
 
 use crate::db::{self, Conn, DbResult, Tx};
-use crate::{params, Actor};
+use crate::{Actor, params};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -58,7 +58,10 @@ pub fn record(
     details: serde_json::Value,
 ) -> DbResult<i64> {
     let lock = tx.backend().for_update();
-    let head = tx.query_one(&format!("SELECT seq, hash FROM audit_head WHERE id = 1{lock}"), &[])?;
+    let head = tx.query_one(
+        &format!("SELECT seq, hash FROM audit_head WHERE id = 1{lock}"),
+        &[],
+    )?;
     let mut e = Entry {
         seq: head.get::<i64>(0)? + 1,
         at: db::now(),
@@ -77,11 +80,15 @@ pub fn record(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &params![e.seq, e.at, e.actor_id, &e.actor, &e.action, &e.entity, e.entity_id.clone(), &e.details, &e.prev_hash, &e.hash],
     )?;
-    tx.execute("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", &params![e.seq, &e.hash])?;
+    tx.execute(
+        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+        &params![e.seq, &e.hash],
+    )?;
     Ok(e.seq)
 }
 
-const COLUMNS: &str = "seq, at, actor_id, actor, action, entity, entity_id, details, prev_hash, hash";
+const COLUMNS: &str =
+    "seq, at, actor_id, actor, action, entity, entity_id, details, prev_hash, hash";
 
 fn entry(r: &db::Row) -> DbResult<Entry> {
     Ok(Entry {
@@ -125,17 +132,30 @@ pub fn verify(conn: &mut Conn) -> DbResult<Verdict> {
             if e.seq != expected_seq {
                 return Ok(Verdict::Broken {
                     seq: expected_seq,
-                    problem: format!("entry {expected_seq} is missing (deleted); the next entry present is {}", e.seq),
+                    problem: format!(
+                        "entry {expected_seq} is missing (deleted); the next entry present is {}",
+                        e.seq
+                    ),
                 });
             }
             if e.prev_hash != prev {
                 return Ok(Verdict::Broken {
                     seq: e.seq,
-                    problem: format!("entry {} does not follow entry {} (the chain was reordered or rewritten)", e.seq, e.seq - 1),
+                    problem: format!(
+                        "entry {} does not follow entry {} (the chain was reordered or rewritten)",
+                        e.seq,
+                        e.seq - 1
+                    ),
                 });
             }
             if entry_hash(&e) != e.hash {
-                return Ok(Verdict::Broken { seq: e.seq, problem: format!("entry {} was edited: its contents do not match its hash", e.seq) });
+                return Ok(Verdict::Broken {
+                    seq: e.seq,
+                    problem: format!(
+                        "entry {} was edited: its contents do not match its hash",
+                        e.seq
+                    ),
+                });
             }
             prev = e.hash;
             expected_seq += 1;
@@ -147,7 +167,9 @@ pub fn verify(conn: &mut Conn) -> DbResult<Verdict> {
     if head_seq != last || head_hash != prev {
         return Ok(Verdict::Broken {
             seq: last + 1,
-            problem: format!("the log ends at entry {last} but {head_seq} entries were written: entries after {last} were deleted"),
+            problem: format!(
+                "the log ends at entry {last} but {head_seq} entries were written: entries after {last} were deleted"
+            ),
         });
     }
     Ok(Verdict::Intact { entries: last })
@@ -175,7 +197,11 @@ pub fn list(conn: &mut Conn, f: &Filter, limit: i64) -> DbResult<Vec<Entry>> {
         sql.push_str(&clause.replace('?', &format!("${}", p.len())));
     };
     if let Some(a) = &f.actor {
-        add(" AND LOWER(actor) LIKE ?", format!("%{}%", a.to_lowercase()).into(), &mut sql);
+        add(
+            " AND LOWER(actor) LIKE ?",
+            format!("%{}%", a.to_lowercase()).into(),
+            &mut sql,
+        );
     }
     if let Some(a) = &f.action {
         add(" AND action = ?", a.into(), &mut sql);

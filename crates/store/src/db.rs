@@ -19,7 +19,11 @@ pub enum DbError {
     #[error("database pool: {0}")]
     Pool(#[from] r2d2::Error),
     #[error("column {index}: expected {expected}, found {found}")]
-    Decode { index: usize, expected: &'static str, found: String },
+    Decode {
+        index: usize,
+        expected: &'static str,
+        found: String,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -169,7 +173,11 @@ impl Row {
             expected: "a column",
             found: format!("{} columns", self.0.len()),
         })?;
-        T::from_value(v).map_err(|found| DbError::Decode { index, expected: T::NAME, found })
+        T::from_value(v).map_err(|found| DbError::Decode {
+            index,
+            expected: T::NAME,
+            found,
+        })
     }
     pub fn len(&self) -> usize {
         self.0.len()
@@ -236,7 +244,9 @@ impl FromValue for NaiveDate {
     fn from_value(v: &Value) -> Result<Self, String> {
         match v {
             Value::Date(d) => Ok(*d),
-            Value::Text(s) => NaiveDate::parse_from_str(s, SQLITE_DATE).map_err(|e| format!("{s:?}: {e}")),
+            Value::Text(s) => {
+                NaiveDate::parse_from_str(s, SQLITE_DATE).map_err(|e| format!("{s:?}: {e}"))
+            }
             _ => Err(found(v)),
         }
     }
@@ -246,7 +256,9 @@ impl FromValue for NaiveDateTime {
     fn from_value(v: &Value) -> Result<Self, String> {
         match v {
             Value::Timestamp(t) => Ok(*t),
-            Value::Text(s) => NaiveDateTime::parse_from_str(s, SQLITE_TS).map_err(|e| format!("{s:?}: {e}")),
+            Value::Text(s) => {
+                NaiveDateTime::parse_from_str(s, SQLITE_TS).map_err(|e| format!("{s:?}: {e}"))
+            }
             _ => Err(found(v)),
         }
     }
@@ -370,8 +382,16 @@ impl Conn {
                         vals.push(match r.get_ref(i)? {
                             ValueRef::Null => Value::Null,
                             ValueRef::Integer(i) => Value::Int(i),
-                            ValueRef::Real(f) => return Err(DbError::Decode { index: i as usize, expected: "no floating point", found: f.to_string() }),
-                            ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                            ValueRef::Real(f) => {
+                                return Err(DbError::Decode {
+                                    index: i as usize,
+                                    expected: "no floating point",
+                                    found: f.to_string(),
+                                });
+                            }
+                            ValueRef::Text(t) => {
+                                Value::Text(String::from_utf8_lossy(t).into_owned())
+                            }
                             ValueRef::Blob(b) => Value::Blob(b.to_vec()),
                         });
                     }
@@ -380,8 +400,10 @@ impl Conn {
                 Ok(out)
             }
             Conn::Postgres(c) => {
-                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                    params.iter().map(|v| v as &(dyn postgres::types::ToSql + Sync)).collect();
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+                    .collect();
                 let st = c.prepare(sql)?;
                 let rows = c.query(&st, &refs)?;
                 rows.iter().map(pg_row).collect()
@@ -398,8 +420,10 @@ impl Conn {
                 Ok(st.execute(rusqlite::params_from_iter(params.iter()))? as u64)
             }
             Conn::Postgres(c) => {
-                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                    params.iter().map(|v| v as &(dyn postgres::types::ToSql + Sync)).collect();
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+                    .collect();
                 Ok(c.execute(sql, &refs)?)
             }
         }
@@ -410,7 +434,8 @@ impl Conn {
     }
 
     pub fn query_one(&mut self, sql: &str, params: &[Value]) -> DbResult<Row> {
-        self.query_opt(sql, params)?.ok_or_else(|| DbError::Other("the query returned no row".to_owned()))
+        self.query_opt(sql, params)?
+            .ok_or_else(|| DbError::Other("the query returned no row".to_owned()))
     }
 
     /// Runs several statements with no parameters (migrations).
@@ -428,7 +453,10 @@ impl Conn {
             Backend::Postgres => "BEGIN",
         };
         self.batch(begin)?;
-        Ok(Tx { conn: self, open: true })
+        Ok(Tx {
+            conn: self,
+            open: true,
+        })
     }
 }
 
@@ -438,18 +466,30 @@ fn pg_row(r: &postgres::Row) -> DbResult<Row> {
     for (i, col) in r.columns().iter().enumerate() {
         let v = match *col.type_() {
             Type::INT8 => r.try_get::<_, Option<i64>>(i)?.map(Value::Int),
-            Type::INT4 => r.try_get::<_, Option<i32>>(i)?.map(|x| Value::Int(x.into())),
-            Type::INT2 => r.try_get::<_, Option<i16>>(i)?.map(|x| Value::Int(x.into())),
-            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => r.try_get::<_, Option<String>>(i)?.map(Value::Text),
+            Type::INT4 => r
+                .try_get::<_, Option<i32>>(i)?
+                .map(|x| Value::Int(x.into())),
+            Type::INT2 => r
+                .try_get::<_, Option<i16>>(i)?
+                .map(|x| Value::Int(x.into())),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+                r.try_get::<_, Option<String>>(i)?.map(Value::Text)
+            }
             Type::BOOL => r.try_get::<_, Option<bool>>(i)?.map(Value::Bool),
             Type::DATE => r.try_get::<_, Option<NaiveDate>>(i)?.map(Value::Date),
-            Type::TIMESTAMP => r.try_get::<_, Option<NaiveDateTime>>(i)?.map(Value::Timestamp),
+            Type::TIMESTAMP => r
+                .try_get::<_, Option<NaiveDateTime>>(i)?
+                .map(Value::Timestamp),
             Type::TIMESTAMPTZ => r
                 .try_get::<_, Option<chrono::DateTime<chrono::Utc>>>(i)?
                 .map(|t| Value::Timestamp(t.naive_utc())),
             Type::BYTEA => r.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Blob),
             ref other => {
-                return Err(DbError::Decode { index: i, expected: "a supported type (cast sums to BIGINT)", found: other.to_string() });
+                return Err(DbError::Decode {
+                    index: i,
+                    expected: "a supported type (cast sums to BIGINT)",
+                    found: other.to_string(),
+                });
             }
         };
         vals.push(v.unwrap_or(Value::Null));

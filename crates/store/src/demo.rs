@@ -15,13 +15,29 @@ pub const DEMO_PASSWORD: &str = "demo-panel-walnut-2026";
 /// One demo sign-in per role, in the order the start-up message prints them.
 pub const DEMO_USERS: [(Role, &str, &str); 8] = [
     (Role::Referrer, "Priya Hallam", "referrer@northmoor.example"),
-    (Role::Approver, "Dominic Ashby", "approver@northmoor.example"),
-    (Role::Administrator, "Tess Marlow", "administrator@northmoor.example"),
+    (
+        Role::Approver,
+        "Dominic Ashby",
+        "approver@northmoor.example",
+    ),
+    (
+        Role::Administrator,
+        "Tess Marlow",
+        "administrator@northmoor.example",
+    ),
     (Role::Chair, "Helen Okafor", "chair@northmoor.example"),
-    (Role::Member, "Marcus Fenwick", "member@northmoor-dale-icb.example"),
+    (
+        Role::Member,
+        "Marcus Fenwick",
+        "member@northmoor-dale-icb.example",
+    ),
     (Role::Finance, "Yusuf Carrick", "finance@northmoor.example"),
     (Role::Auditor, "Imogen Thorne", "auditor@northmoor.example"),
-    (Role::SystemAdministrator, "Ravi Stanton", "sysadmin@northmoor.example"),
+    (
+        Role::SystemAdministrator,
+        "Ravi Stanton",
+        "sysadmin@northmoor.example",
+    ),
 ];
 
 #[derive(Debug)]
@@ -32,7 +48,10 @@ pub enum Outcome {
 }
 
 pub fn is_empty(conn: &mut Conn) -> DbResult<bool> {
-    Ok(conn.query_one("SELECT COUNT(*) FROM users", &[])?.get::<i64>(0)? == 0)
+    Ok(conn
+        .query_one("SELECT COUNT(*) FROM users", &[])?
+        .get::<i64>(0)?
+        == 0)
 }
 
 pub fn load(conn: &mut Conn) -> Result<Outcome, ChangeError> {
@@ -42,14 +61,28 @@ pub fn load(conn: &mut Conn) -> Result<Outcome, ChangeError> {
     let actor = Actor::system("demo data");
     let mut tx = conn.begin()?;
     let org = |tx: &mut _, name: &str, kind: &str| {
-        organisations::create(tx, &actor, &organisations::Fields { name: name.to_owned(), kind: kind.to_owned() })
+        organisations::create(
+            tx,
+            &actor,
+            &organisations::Fields {
+                name: name.to_owned(),
+                kind: kind.to_owned(),
+            },
+        )
     };
     let council = org(&mut tx, "Northmoor County Council", "local-authority")?;
     let icb = org(&mut tx, "Northmoor and Dale Integrated Care Board", "nhs")?;
     let schools = org(&mut tx, "Northmoor Schools Partnership", "education")?;
 
     let agency = |tx: &mut _, organisation_id: i64, name: &str| {
-        agencies::create(tx, &actor, &agencies::Fields { organisation_id, name: name.to_owned() })
+        agencies::create(
+            tx,
+            &actor,
+            &agencies::Fields {
+                organisation_id,
+                name: name.to_owned(),
+            },
+        )
     };
     let csc = agency(&mut tx, council, "Children's Social Care")?;
     let send = agency(&mut tx, council, "SEND")?;
@@ -60,11 +93,25 @@ pub fn load(conn: &mut Conn) -> Result<Outcome, ChangeError> {
     let icb_dale = agency(&mut tx, icb, "ICB — Dale locality")?;
     let _schools_agency = agency(&mut tx, schools, "Schools Inclusion Service")?;
 
-    let password = Password::new(DEMO_PASSWORD, &[]).map_err(|e| ChangeError::Invalid(e.to_string()))?;
+    let password =
+        Password::new(DEMO_PASSWORD, &[]).map_err(|e| ChangeError::Invalid(e.to_string()))?;
     let hash = accounts::hash_password(&password);
-    let mut person = |tx: &mut _, name: &str, email: &str, roles: Vec<Role>, agency_id: Option<i64>, team: Option<&str>, signs_in: bool| {
+    let mut person = |tx: &mut _,
+                      name: &str,
+                      email: &str,
+                      roles: Vec<Role>,
+                      agency_id: Option<i64>,
+                      team: Option<&str>,
+                      signs_in: bool| {
         let email = Email::parse(email).map_err(|e| ChangeError::Invalid(e.to_string()))?;
-        let f = UserFields { email, name: name.to_owned(), agency_id, team: team.map(str::to_owned), active: true, roles };
+        let f = UserFields {
+            email,
+            name: name.to_owned(),
+            agency_id,
+            team: team.map(str::to_owned),
+            active: true,
+            roles,
+        };
         accounts::create(tx, &actor, &f, signs_in.then(|| hash.clone()))
     };
     let mut ids = Vec::new();
@@ -77,35 +124,134 @@ pub fn load(conn: &mut Conn) -> Result<Outcome, ChangeError> {
             Role::Finance => (Some(placements), Some("Children's Finance")),
             _ => (None, None),
         };
-        ids.push(person(&mut tx, name, email, vec![role], agency_id, team, true)?);
+        ids.push(person(
+            &mut tx,
+            name,
+            email,
+            vec![role],
+            agency_id,
+            team,
+            true,
+        )?);
     }
     let chair = ids[3];
     let member = ids[4];
     // Members who do not sign in to the demo, so each agency has a seat.
-    let seat = |tx: &mut _, person: &mut dyn FnMut(&mut _, &str, &str, Vec<Role>, Option<i64>, Option<&str>, bool) -> Result<i64, ChangeError>, name: &str, email: &str, agency_id: i64| {
-        person(tx, name, email, vec![Role::Member], Some(agency_id), None, false)
+    let seat = |tx: &mut _,
+                person: &mut dyn FnMut(
+        &mut _,
+        &str,
+        &str,
+        Vec<Role>,
+        Option<i64>,
+        Option<&str>,
+        bool,
+    ) -> Result<i64, ChangeError>,
+                name: &str,
+                email: &str,
+                agency_id: i64| {
+        person(
+            tx,
+            name,
+            email,
+            vec![Role::Member],
+            Some(agency_id),
+            None,
+            false,
+        )
     };
-    let send_head = seat(&mut tx, &mut person, "Oliver Brennan", "oliver.brennan@northmoor.example", send)?;
-    let placements_head = seat(&mut tx, &mut person, "Freya Lindqvist", "freya.lindqvist@northmoor.example", placements)?;
-    let fostering_head = seat(&mut tx, &mut person, "Samuel Adeyemi", "samuel.adeyemi@northmoor.example", fostering)?;
-    let adults_head = seat(&mut tx, &mut person, "Gwen Pritchard", "gwen.pritchard@northmoor.example", adults)?;
-    let dale_lead = seat(&mut tx, &mut person, "Niamh Corrigan", "niamh.corrigan@northmoor-dale-icb.example", icb_dale)?;
-    let deputy_csc = seat(&mut tx, &mut person, "Callum Reeve", "callum.reeve@northmoor.example", csc)?;
-    let deputy_icb = seat(&mut tx, &mut person, "Anika Sorensen", "anika.sorensen@northmoor-dale-icb.example", icb_north)?;
-    let cwd_manager = seat(&mut tx, &mut person, "Bethan Lowry", "bethan.lowry@northmoor.example", csc)?;
+    let send_head = seat(
+        &mut tx,
+        &mut person,
+        "Oliver Brennan",
+        "oliver.brennan@northmoor.example",
+        send,
+    )?;
+    let placements_head = seat(
+        &mut tx,
+        &mut person,
+        "Freya Lindqvist",
+        "freya.lindqvist@northmoor.example",
+        placements,
+    )?;
+    let fostering_head = seat(
+        &mut tx,
+        &mut person,
+        "Samuel Adeyemi",
+        "samuel.adeyemi@northmoor.example",
+        fostering,
+    )?;
+    let adults_head = seat(
+        &mut tx,
+        &mut person,
+        "Gwen Pritchard",
+        "gwen.pritchard@northmoor.example",
+        adults,
+    )?;
+    let dale_lead = seat(
+        &mut tx,
+        &mut person,
+        "Niamh Corrigan",
+        "niamh.corrigan@northmoor-dale-icb.example",
+        icb_dale,
+    )?;
+    let deputy_csc = seat(
+        &mut tx,
+        &mut person,
+        "Callum Reeve",
+        "callum.reeve@northmoor.example",
+        csc,
+    )?;
+    let deputy_icb = seat(
+        &mut tx,
+        &mut person,
+        "Anika Sorensen",
+        "anika.sorensen@northmoor-dale-icb.example",
+        icb_north,
+    )?;
+    let cwd_manager = seat(
+        &mut tx,
+        &mut person,
+        "Bethan Lowry",
+        "bethan.lowry@northmoor.example",
+        csc,
+    )?;
 
-    let jfp = panels::create(&mut tx, &actor, &panels::Fields {
-        slug: "joint-funding".to_owned(),
-        name: "Joint Funding Panel (Complex Cases)".to_owned(),
-        rules: PanelRules::joint_funding_default(),
-    })?;
-    let resource = panels::create(&mut tx, &actor, &panels::Fields {
-        slug: "resource".to_owned(),
-        name: "Resource Panel".to_owned(),
-        rules: PanelRules::resource_panel_default(),
-    })?;
-    let seat_on = |tx: &mut _, panel: i64, user_id: i64, agency_id: i64, is_chair: bool, deputies: Vec<i64>| {
-        members::create(tx, &actor, panel, &members::Fields { user_id, agency_id, is_chair, deputy_user_ids: deputies })
+    let jfp = panels::create(
+        &mut tx,
+        &actor,
+        &panels::Fields {
+            slug: "joint-funding".to_owned(),
+            name: "Joint Funding Panel (Complex Cases)".to_owned(),
+            rules: PanelRules::joint_funding_default(),
+        },
+    )?;
+    let resource = panels::create(
+        &mut tx,
+        &actor,
+        &panels::Fields {
+            slug: "resource".to_owned(),
+            name: "Resource Panel".to_owned(),
+            rules: PanelRules::resource_panel_default(),
+        },
+    )?;
+    let seat_on = |tx: &mut _,
+                   panel: i64,
+                   user_id: i64,
+                   agency_id: i64,
+                   is_chair: bool,
+                   deputies: Vec<i64>| {
+        members::create(
+            tx,
+            &actor,
+            panel,
+            &members::Fields {
+                user_id,
+                agency_id,
+                is_chair,
+                deputy_user_ids: deputies,
+            },
+        )
     };
     seat_on(&mut tx, jfp, chair, csc, true, vec![deputy_csc])?;
     seat_on(&mut tx, jfp, send_head, send, false, vec![])?;
@@ -115,7 +261,14 @@ pub fn load(conn: &mut Conn) -> Result<Outcome, ChangeError> {
     seat_on(&mut tx, jfp, member, icb_north, false, vec![deputy_icb])?;
     seat_on(&mut tx, jfp, dale_lead, icb_dale, false, vec![])?;
     seat_on(&mut tx, resource, cwd_manager, csc, true, vec![deputy_csc])?;
-    seat_on(&mut tx, resource, placements_head, placements, false, vec![])?;
+    seat_on(
+        &mut tx,
+        resource,
+        placements_head,
+        placements,
+        false,
+        vec![],
+    )?;
     seat_on(&mut tx, resource, member, icb_north, false, vec![])?;
     tx.commit()?;
     Ok(Outcome::Loaded)

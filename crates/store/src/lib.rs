@@ -25,10 +25,16 @@ pub struct Actor {
 
 impl Actor {
     pub fn user(id: i64, label: impl Into<String>) -> Actor {
-        Actor { user_id: Some(id), label: label.into() }
+        Actor {
+            user_id: Some(id),
+            label: label.into(),
+        }
     }
     pub fn system(label: impl Into<String>) -> Actor {
-        Actor { user_id: None, label: label.into() }
+        Actor {
+            user_id: None,
+            label: label.into(),
+        }
     }
 }
 
@@ -65,20 +71,32 @@ pub struct Store {
 impl Store {
     /// Opens `sqlite://PATH` or `postgres://…`. Creates the SQLite file's folder.
     pub fn open(url: &str) -> DbResult<Store> {
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             let path = PathBuf::from(path);
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| DbError::Other(format!("cannot create {}: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| DbError::Other(format!("cannot create {}: {e}", dir.display())))?;
             }
-            let pool = r2d2::Pool::builder().max_size(8).build(SqliteManager { path: path.clone() })?;
-            Ok(Store { pool: Pool::Sqlite(pool), url_for_display: format!("sqlite://{}", path.display()) })
+            let pool = r2d2::Pool::builder()
+                .max_size(8)
+                .build(SqliteManager { path: path.clone() })?;
+            Ok(Store {
+                pool: Pool::Sqlite(pool),
+                url_for_display: format!("sqlite://{}", path.display()),
+            })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let config: postgres::Config = url.parse()?;
             let pool = r2d2::Pool::builder()
                 .max_size(10)
                 .connection_timeout(std::time::Duration::from_secs(10))
                 .build(PgManager { config })?;
-            Ok(Store { pool: Pool::Postgres(pool), url_for_display: redact(url) })
+            Ok(Store {
+                pool: Pool::Postgres(pool),
+                url_for_display: redact(url),
+            })
         } else {
             Err(DbError::Other(format!(
                 "database URL must start with sqlite:// or postgres:// (got {})",
@@ -129,7 +147,13 @@ pub fn redact(url: &str) -> String {
 mod tests {
     #[test]
     fn passwords_in_urls_are_hidden() {
-        assert_eq!(super::redact("postgres://jp:s3cret@db/jp"), "postgres://jp:***@db/jp");
-        assert_eq!(super::redact("postgres://postgres@127.0.0.1/x"), "postgres://postgres@127.0.0.1/x");
+        assert_eq!(
+            super::redact("postgres://jp:s3cret@db/jp"),
+            "postgres://jp:***@db/jp"
+        );
+        assert_eq!(
+            super::redact("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
     }
 }

@@ -40,7 +40,10 @@ fn apply_missing(conn: &mut Conn) -> DbResult<Vec<i64>> {
     let mut applied = Vec::new();
     for m in MIGRATIONS {
         let done = conn
-            .query_opt("SELECT version FROM schema_migrations WHERE version = $1", &params![m.version])?
+            .query_opt(
+                "SELECT version FROM schema_migrations WHERE version = $1",
+                &params![m.version],
+            )?
             .is_some();
         if done {
             continue;
@@ -53,7 +56,11 @@ fn apply_missing(conn: &mut Conn) -> DbResult<Vec<i64>> {
         tx.batch(sql)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-            &params![m.version, m.name, crate::db::now().format("%Y-%m-%d %H:%M:%S").to_string()],
+            &params![
+                m.version,
+                m.name,
+                crate::db::now().format("%Y-%m-%d %H:%M:%S").to_string()
+            ],
         )?;
         tx.commit()?;
         tracing::info!(version = m.version, name = m.name, "migration applied");
@@ -64,10 +71,13 @@ fn apply_missing(conn: &mut Conn) -> DbResult<Vec<i64>> {
 
 /// The versions present in the database.
 pub fn applied(conn: &mut Conn) -> DbResult<Vec<i64>> {
-    conn.query("SELECT version FROM schema_migrations ORDER BY version", &[])?
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
+    conn.query(
+        "SELECT version FROM schema_migrations ORDER BY version",
+        &[],
+    )?
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
 }
 
 pub fn latest() -> i64 {

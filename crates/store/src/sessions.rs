@@ -1,7 +1,7 @@
 //! Server-side sessions (issue 3): the browser holds a random token; the
 //! database holds its SHA-256, the user, a CSRF token and two times.
 
-use crate::accounts::{self, new_secret, sha256_hex, User};
+use crate::accounts::{self, User, new_secret, sha256_hex};
 use crate::db::{self, Conn, DbResult, Tx};
 use crate::params;
 use chrono::NaiveDateTime;
@@ -35,14 +35,21 @@ pub fn create(tx: &mut Tx<'_>, user_id: i64) -> DbResult<String> {
 }
 
 /// Finds the session for a cookie token, ends it if it timed out, and marks it seen.
-pub fn load(conn: &mut Conn, token: &str, limits: &SessionLimits, now: NaiveDateTime) -> DbResult<Lookup> {
+pub fn load(
+    conn: &mut Conn,
+    token: &str,
+    limits: &SessionLimits,
+    now: NaiveDateTime,
+) -> DbResult<Lookup> {
     let hash = sha256_hex(token);
     let row = conn.query_opt(
         "SELECT s.user_id, s.csrf_token, s.created_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.id_hash = $1 AND u.active = TRUE",
         &params![&hash],
     )?;
-    let Some(row) = row else { return Ok(Lookup::Unknown) };
+    let Some(row) = row else {
+        return Ok(Lookup::Unknown);
+    };
     let (user_id, csrf_token, created_at, last_seen): (i64, String, NaiveDateTime, NaiveDateTime) =
         (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
     if limits.state(created_at, last_seen, now) != SessionState::Live {
@@ -51,19 +58,36 @@ pub fn load(conn: &mut Conn, token: &str, limits: &SessionLimits, now: NaiveDate
     }
     // Writing on every request would serialise readers on SQLite; a minute's precision is enough.
     if now - last_seen > chrono::Duration::seconds(60) {
-        conn.execute("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2", &params![now, &hash])?;
+        conn.execute(
+            "UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2",
+            &params![now, &hash],
+        )?;
     }
-    let Some(user) = accounts::get(conn, user_id)? else { return Ok(Lookup::Unknown) };
-    Ok(Lookup::Live(Session { user, csrf_token, created_at }))
+    let Some(user) = accounts::get(conn, user_id)? else {
+        return Ok(Lookup::Unknown);
+    };
+    Ok(Lookup::Live(Session {
+        user,
+        csrf_token,
+        created_at,
+    }))
 }
 
 pub fn end(tx: &mut Tx<'_>, token: &str) -> DbResult<()> {
-    tx.execute("DELETE FROM sessions WHERE id_hash = $1", &params![sha256_hex(token)])?;
+    tx.execute(
+        "DELETE FROM sessions WHERE id_hash = $1",
+        &params![sha256_hex(token)],
+    )?;
     Ok(())
 }
 
 /// For tests of the timeouts: moves a session's clock back.
-pub fn backdate(conn: &mut Conn, token: &str, created_at: NaiveDateTime, last_seen_at: NaiveDateTime) -> DbResult<u64> {
+pub fn backdate(
+    conn: &mut Conn,
+    token: &str,
+    created_at: NaiveDateTime,
+    last_seen_at: NaiveDateTime,
+) -> DbResult<u64> {
     conn.execute(
         "UPDATE sessions SET created_at = $1, last_seen_at = $2 WHERE id_hash = $3",
         &params![created_at, last_seen_at, sha256_hex(token)],

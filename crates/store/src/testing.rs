@@ -3,7 +3,7 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`), dropped afterwards.
 //! Under `CI=true` an unreachable PostgreSQL is a failure, never a skip.
 
-use crate::{migrate, Store};
+use crate::{Store, migrate};
 use rand::RngCore;
 use std::path::PathBuf;
 
@@ -29,7 +29,8 @@ impl Drop for TestDb {
             }
             Cleanup::PgDatabase { admin_url, name } => {
                 if let Ok(mut c) = postgres::Client::connect(admin_url, postgres::NoTls) {
-                    let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                    let _ =
+                        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
                 }
             }
         }
@@ -53,30 +54,50 @@ pub fn sqlite() -> TestDb {
     let url = format!("sqlite://{}", dir.join("jointpanel.sqlite3").display());
     let store = Store::open(&url).expect("open sqlite");
     migrate::run(&mut store.conn().expect("conn")).expect("migrate sqlite");
-    TestDb { store, url, cleanup: Cleanup::Dir(dir) }
+    TestDb {
+        store,
+        url,
+        cleanup: Cleanup::Dir(dir),
+    }
 }
 
 /// A migrated fresh PostgreSQL database, or `None` (with the reason printed)
 /// when PostgreSQL cannot be reached outside CI.
 pub fn postgres() -> Option<TestDb> {
-    let admin_url = std::env::var("JOINTPANEL_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG_ADMIN_URL.to_owned());
+    let admin_url = std::env::var("JOINTPANEL_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| DEFAULT_PG_ADMIN_URL.to_owned());
     let mut admin = match postgres::Client::connect(&admin_url, postgres::NoTls) {
         Ok(c) => c,
         Err(e) => {
-            assert!(!in_ci(), "CI=true but PostgreSQL is unreachable at {}: {e}", crate::redact(&admin_url));
-            eprintln!("SKIPPED (PostgreSQL unreachable at {}: {e})", crate::redact(&admin_url));
+            assert!(
+                !in_ci(),
+                "CI=true but PostgreSQL is unreachable at {}: {e}",
+                crate::redact(&admin_url)
+            );
+            eprintln!(
+                "SKIPPED (PostgreSQL unreachable at {}: {e})",
+                crate::redact(&admin_url)
+            );
             return None;
         }
     };
     let name = format!("jp_test_{}", random_suffix());
-    admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create test database");
     let url = match admin_url.rfind('/') {
-        Some(i) if admin_url[..i].contains("://") && i > admin_url.find("://").unwrap_or(0) + 2 => format!("{}/{name}", &admin_url[..i]),
+        Some(i) if admin_url[..i].contains("://") && i > admin_url.find("://").unwrap_or(0) + 2 => {
+            format!("{}/{name}", &admin_url[..i])
+        }
         _ => format!("{admin_url}/{name}"),
     };
     let store = Store::open(&url).expect("open postgres");
     migrate::run(&mut store.conn().expect("conn")).expect("migrate postgres");
-    Some(TestDb { store, url, cleanup: Cleanup::PgDatabase { admin_url, name } })
+    Some(TestDb {
+        store,
+        url,
+        cleanup: Cleanup::PgDatabase { admin_url, name },
+    })
 }
 
 /// Runs a test body once on SQLite and once on PostgreSQL (when reachable).

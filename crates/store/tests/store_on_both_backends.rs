@@ -8,7 +8,7 @@ use jp_store::audit::{self, Verdict};
 use jp_store::db::{self, Conn};
 use jp_store::reference::{agencies, members, organisations, panels};
 use jp_store::sessions::{self, Lookup};
-use jp_store::{demo, migrate, on_both_backends, params, Actor, ChangeError};
+use jp_store::{Actor, ChangeError, demo, migrate, on_both_backends, params};
 
 fn admin() -> Actor {
     Actor::system("test")
@@ -20,7 +20,15 @@ fn conn(db: &jp_store::testing::TestDb) -> Conn {
 
 fn add_org(c: &mut Conn, name: &str) -> i64 {
     let mut tx = c.begin().unwrap();
-    let id = organisations::create(&mut tx, &admin(), &organisations::Fields { name: name.into(), kind: "nhs".into() }).unwrap();
+    let id = organisations::create(
+        &mut tx,
+        &admin(),
+        &organisations::Fields {
+            name: name.into(),
+            kind: "nhs".into(),
+        },
+    )
+    .unwrap();
     tx.commit().unwrap();
     id
 }
@@ -101,8 +109,24 @@ on_both_backends! {
 fn three_entries(c: &mut Conn) {
     let org = add_org(c, "First");
     let mut tx = c.begin().unwrap();
-    agencies::create(&mut tx, &admin(), &agencies::Fields { organisation_id: org, name: "Second".into() }).unwrap();
-    agencies::create(&mut tx, &admin(), &agencies::Fields { organisation_id: org, name: "Third".into() }).unwrap();
+    agencies::create(
+        &mut tx,
+        &admin(),
+        &agencies::Fields {
+            organisation_id: org,
+            name: "Second".into(),
+        },
+    )
+    .unwrap();
+    agencies::create(
+        &mut tx,
+        &admin(),
+        &agencies::Fields {
+            organisation_id: org,
+            name: "Third".into(),
+        },
+    )
+    .unwrap();
     tx.commit().unwrap();
     assert_eq!(audit::verify(c).unwrap(), Verdict::Intact { entries: 3 });
 }
@@ -177,7 +201,14 @@ on_both_backends! {
 fn someone(c: &mut Conn, email: &str, roles: Vec<Role>) -> i64 {
     let pw = Password::new("violet kettle harbour", &[]).unwrap();
     let mut tx = c.begin().unwrap();
-    let f = UserFields { email: Email::parse(email).unwrap(), name: "Test Person".into(), agency_id: None, team: None, active: true, roles };
+    let f = UserFields {
+        email: Email::parse(email).unwrap(),
+        name: "Test Person".into(),
+        agency_id: None,
+        team: None,
+        active: true,
+        roles,
+    };
     let id = accounts::create(&mut tx, &admin(), &f, Some(accounts::hash_password(&pw))).unwrap();
     tx.commit().unwrap();
     id

@@ -2,7 +2,7 @@
 
 use super::{check_saved, diff, unique};
 use crate::db::{self, Conn, DbResult, Row, Tx};
-use crate::{audit, params, Actor, ChangeError};
+use crate::{Actor, ChangeError, audit, params};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -23,20 +23,37 @@ pub struct Fields {
 const SELECT: &str = "SELECT a.id, a.organisation_id, o.name, a.name, a.version FROM agencies a JOIN organisations o ON o.id = a.organisation_id";
 
 fn from_row(r: &Row) -> DbResult<Agency> {
-    Ok(Agency { id: r.get(0)?, organisation_id: r.get(1)?, organisation_name: r.get(2)?, name: r.get(3)?, version: r.get(4)? })
+    Ok(Agency {
+        id: r.get(0)?,
+        organisation_id: r.get(1)?,
+        organisation_name: r.get(2)?,
+        name: r.get(3)?,
+        version: r.get(4)?,
+    })
 }
 
 pub fn list(conn: &mut Conn) -> DbResult<Vec<Agency>> {
-    conn.query(&format!("{SELECT} ORDER BY LOWER(o.name), LOWER(a.name), a.id"), &[])?.iter().map(from_row).collect()
+    conn.query(
+        &format!("{SELECT} ORDER BY LOWER(o.name), LOWER(a.name), a.id"),
+        &[],
+    )?
+    .iter()
+    .map(from_row)
+    .collect()
 }
 
 pub fn get(conn: &mut Conn, id: i64) -> DbResult<Option<Agency>> {
-    conn.query_opt(&format!("{SELECT} WHERE a.id = $1"), &params![id])?.as_ref().map(from_row).transpose()
+    conn.query_opt(&format!("{SELECT} WHERE a.id = $1"), &params![id])?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 fn check_organisation(tx: &mut Tx<'_>, organisation_id: i64) -> Result<(), ChangeError> {
     if super::organisations::get(tx, organisation_id)?.is_none() {
-        return Err(ChangeError::Invalid("Select the organisation the agency belongs to".to_owned()));
+        return Err(ChangeError::Invalid(
+            "Select the organisation the agency belongs to".to_owned(),
+        ));
     }
     Ok(())
 }
@@ -55,12 +72,24 @@ pub fn create(tx: &mut Tx<'_>, actor: &Actor, f: &Fields) -> Result<i64, ChangeE
         )
         .map_err(|e| unique(e, || taken(&f.name)))?
         .get(0)?;
-    audit::record(tx, actor, "agency.created", "agency", Some(id.to_string()),
-        serde_json::json!({"name": f.name, "organisation_id": f.organisation_id}))?;
+    audit::record(
+        tx,
+        actor,
+        "agency.created",
+        "agency",
+        Some(id.to_string()),
+        serde_json::json!({"name": f.name, "organisation_id": f.organisation_id}),
+    )?;
     Ok(id)
 }
 
-pub fn update(tx: &mut Tx<'_>, actor: &Actor, id: i64, version: i64, f: &Fields) -> Result<Agency, ChangeError> {
+pub fn update(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    id: i64,
+    version: i64,
+    f: &Fields,
+) -> Result<Agency, ChangeError> {
     check_organisation(tx, f.organisation_id)?;
     let before = get(tx, id)?.ok_or(ChangeError::NotFound)?;
     let n = tx
@@ -71,6 +100,13 @@ pub fn update(tx: &mut Tx<'_>, actor: &Actor, id: i64, version: i64, f: &Fields)
         .map_err(|e| unique(e, || taken(&f.name)))?;
     check_saved(tx, "agencies", id, n)?;
     let after = get(tx, id)?.ok_or(ChangeError::NotFound)?;
-    audit::record(tx, actor, "agency.updated", "agency", Some(id.to_string()), diff(&before, &after))?;
+    audit::record(
+        tx,
+        actor,
+        "agency.updated",
+        "agency",
+        Some(id.to_string()),
+        diff(&before, &after),
+    )?;
     Ok(after)
 }

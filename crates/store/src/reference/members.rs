@@ -3,7 +3,7 @@
 
 use super::{check_saved, diff, unique};
 use crate::db::{self, Conn, DbResult, Row, Tx};
-use crate::{audit, params, Actor, ChangeError};
+use crate::{Actor, ChangeError, audit, params};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -60,7 +60,12 @@ fn from_row(conn: &mut Conn, r: &Row) -> DbResult<Member> {
 }
 
 pub fn of_panel(conn: &mut Conn, panel_id: i64) -> DbResult<Vec<Member>> {
-    let rows = conn.query(&format!("{SELECT} WHERE m.panel_id = $1 ORDER BY m.is_chair DESC, LOWER(a.name), LOWER(u.name)"), &params![panel_id])?;
+    let rows = conn.query(
+        &format!(
+            "{SELECT} WHERE m.panel_id = $1 ORDER BY m.is_chair DESC, LOWER(a.name), LOWER(u.name)"
+        ),
+        &params![panel_id],
+    )?;
     rows.iter().map(|r| from_row(conn, r)).collect()
 }
 
@@ -85,17 +90,25 @@ pub fn panels_of_user(conn: &mut Conn, user_id: i64) -> DbResult<Vec<(i64, Strin
 
 fn check(tx: &mut Tx<'_>, f: &Fields) -> Result<(), ChangeError> {
     if crate::accounts::get(tx, f.user_id)?.is_none() {
-        return Err(ChangeError::Invalid("Select the person who sits on the panel".to_owned()));
+        return Err(ChangeError::Invalid(
+            "Select the person who sits on the panel".to_owned(),
+        ));
     }
     if super::agencies::get(tx, f.agency_id)?.is_none() {
-        return Err(ChangeError::Invalid("Select the agency the member represents".to_owned()));
+        return Err(ChangeError::Invalid(
+            "Select the agency the member represents".to_owned(),
+        ));
     }
     if f.deputy_user_ids.contains(&f.user_id) {
-        return Err(ChangeError::Invalid("A member cannot be their own deputy".to_owned()));
+        return Err(ChangeError::Invalid(
+            "A member cannot be their own deputy".to_owned(),
+        ));
     }
     for d in &f.deputy_user_ids {
         if crate::accounts::get(tx, *d)?.is_none() {
-            return Err(ChangeError::Invalid("Select deputies from the list of people".to_owned()));
+            return Err(ChangeError::Invalid(
+                "Select deputies from the list of people".to_owned(),
+            ));
         }
     }
     Ok(())
@@ -105,12 +118,18 @@ fn save_details(tx: &mut Tx<'_>, panel_id: i64, id: i64, f: &Fields) -> DbResult
     if f.is_chair {
         tx.execute("UPDATE panel_members SET is_chair = FALSE, version = version + 1 WHERE panel_id = $1 AND id <> $2 AND is_chair = TRUE", &params![panel_id, id])?;
     }
-    tx.execute("DELETE FROM member_deputies WHERE member_id = $1", &params![id])?;
+    tx.execute(
+        "DELETE FROM member_deputies WHERE member_id = $1",
+        &params![id],
+    )?;
     let mut deputies = f.deputy_user_ids.clone();
     deputies.sort_unstable();
     deputies.dedup();
     for d in deputies {
-        tx.execute("INSERT INTO member_deputies (member_id, user_id) VALUES ($1, $2)", &params![id, d])?;
+        tx.execute(
+            "INSERT INTO member_deputies (member_id, user_id) VALUES ($1, $2)",
+            &params![id, d],
+        )?;
     }
     Ok(())
 }
@@ -119,7 +138,12 @@ fn taken() -> String {
     "That person is already a member of this panel".to_owned()
 }
 
-pub fn create(tx: &mut Tx<'_>, actor: &Actor, panel_id: i64, f: &Fields) -> Result<i64, ChangeError> {
+pub fn create(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    panel_id: i64,
+    f: &Fields,
+) -> Result<i64, ChangeError> {
     check(tx, f)?;
     let now = db::now();
     let id: i64 = tx
@@ -131,11 +155,24 @@ pub fn create(tx: &mut Tx<'_>, actor: &Actor, panel_id: i64, f: &Fields) -> Resu
         .get(0)?;
     save_details(tx, panel_id, id, f)?;
     let created = get(tx, id)?.ok_or(ChangeError::NotFound)?;
-    audit::record(tx, actor, "panel-member.added", "panel", Some(panel_id.to_string()), serde_json::to_value(&created).unwrap_or_default())?;
+    audit::record(
+        tx,
+        actor,
+        "panel-member.added",
+        "panel",
+        Some(panel_id.to_string()),
+        serde_json::to_value(&created).unwrap_or_default(),
+    )?;
     Ok(id)
 }
 
-pub fn update(tx: &mut Tx<'_>, actor: &Actor, id: i64, version: i64, f: &Fields) -> Result<Member, ChangeError> {
+pub fn update(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    id: i64,
+    version: i64,
+    f: &Fields,
+) -> Result<Member, ChangeError> {
     check(tx, f)?;
     let before = get(tx, id)?.ok_or(ChangeError::NotFound)?;
     let n = tx
@@ -147,17 +184,39 @@ pub fn update(tx: &mut Tx<'_>, actor: &Actor, id: i64, version: i64, f: &Fields)
     check_saved(tx, "panel_members", id, n)?;
     save_details(tx, before.panel_id, id, f)?;
     let after = get(tx, id)?.ok_or(ChangeError::NotFound)?;
-    audit::record(tx, actor, "panel-member.updated", "panel", Some(before.panel_id.to_string()), serde_json::json!({"member_id": id, "changes": diff(&before, &after)}))?;
+    audit::record(
+        tx,
+        actor,
+        "panel-member.updated",
+        "panel",
+        Some(before.panel_id.to_string()),
+        serde_json::json!({"member_id": id, "changes": diff(&before, &after)}),
+    )?;
     Ok(after)
 }
 
 pub fn remove(tx: &mut Tx<'_>, actor: &Actor, id: i64, version: i64) -> Result<(), ChangeError> {
     let before = get(tx, id)?.ok_or(ChangeError::NotFound)?;
     if before.version != version {
-        return Err(ChangeError::Conflict { current: before.version });
+        return Err(ChangeError::Conflict {
+            current: before.version,
+        });
     }
-    tx.execute("DELETE FROM member_deputies WHERE member_id = $1", &params![id])?;
-    tx.execute("DELETE FROM panel_members WHERE id = $1 AND version = $2", &params![id, version])?;
-    audit::record(tx, actor, "panel-member.removed", "panel", Some(before.panel_id.to_string()), serde_json::to_value(&before).unwrap_or_default())?;
+    tx.execute(
+        "DELETE FROM member_deputies WHERE member_id = $1",
+        &params![id],
+    )?;
+    tx.execute(
+        "DELETE FROM panel_members WHERE id = $1 AND version = $2",
+        &params![id, version],
+    )?;
+    audit::record(
+        tx,
+        actor,
+        "panel-member.removed",
+        "panel",
+        Some(before.panel_id.to_string()),
+        serde_json::to_value(&before).unwrap_or_default(),
+    )?;
     Ok(())
 }

@@ -9,13 +9,15 @@ pub mod organisations;
 pub mod panels;
 
 use crate::db::{DbError, Tx};
-use crate::{params, ChangeError};
+use crate::{ChangeError, params};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 /// The fields that differ between two versions of a record, as `{field: {from, to}}`.
 pub fn diff<T: Serialize>(before: &T, after: &T) -> Value {
-    let (Ok(Value::Object(b)), Ok(Value::Object(a))) = (serde_json::to_value(before), serde_json::to_value(after)) else {
+    let (Ok(Value::Object(b)), Ok(Value::Object(a))) =
+        (serde_json::to_value(before), serde_json::to_value(after))
+    else {
         return json!({});
     };
     let mut out = Map::new();
@@ -32,11 +34,19 @@ pub fn diff<T: Serialize>(before: &T, after: &T) -> Value {
 }
 
 /// After `UPDATE … WHERE id = $ AND version = $`: turns "0 rows" into NotFound or Conflict.
-pub(crate) fn check_saved(tx: &mut Tx<'_>, table: &str, id: i64, changed: u64) -> Result<(), ChangeError> {
+pub(crate) fn check_saved(
+    tx: &mut Tx<'_>,
+    table: &str,
+    id: i64,
+    changed: u64,
+) -> Result<(), ChangeError> {
     if changed > 0 {
         return Ok(());
     }
-    match tx.query_opt(&format!("SELECT version FROM {table} WHERE id = $1"), &params![id])? {
+    match tx.query_opt(
+        &format!("SELECT version FROM {table} WHERE id = $1"),
+        &params![id],
+    )? {
         None => Err(ChangeError::NotFound),
         Some(r) => Err(ChangeError::Conflict { current: r.get(0)? }),
     }

@@ -2,7 +2,7 @@
 
 use super::{check_saved, diff, unique};
 use crate::db::{self, Conn, DbResult, Row, Tx};
-use crate::{audit, params, Actor, ChangeError};
+use crate::{Actor, ChangeError, audit, params};
 use serde::Serialize;
 
 /// The kinds of paying body.
@@ -14,7 +14,10 @@ pub const KINDS: [(&str, &str); 4] = [
 ];
 
 pub fn kind_label(kind: &str) -> &'static str {
-    KINDS.iter().find(|(k, _)| *k == kind).map_or("Other", |(_, l)| l)
+    KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or("Other", |(_, l)| l)
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -32,15 +35,32 @@ pub struct Fields {
 }
 
 fn from_row(r: &Row) -> DbResult<Organisation> {
-    Ok(Organisation { id: r.get(0)?, name: r.get(1)?, kind: r.get(2)?, version: r.get(3)? })
+    Ok(Organisation {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        kind: r.get(2)?,
+        version: r.get(3)?,
+    })
 }
 
 pub fn list(conn: &mut Conn) -> DbResult<Vec<Organisation>> {
-    conn.query("SELECT id, name, kind, version FROM organisations ORDER BY LOWER(name), id", &[])?.iter().map(from_row).collect()
+    conn.query(
+        "SELECT id, name, kind, version FROM organisations ORDER BY LOWER(name), id",
+        &[],
+    )?
+    .iter()
+    .map(from_row)
+    .collect()
 }
 
 pub fn get(conn: &mut Conn, id: i64) -> DbResult<Option<Organisation>> {
-    conn.query_opt("SELECT id, name, kind, version FROM organisations WHERE id = $1", &params![id])?.as_ref().map(from_row).transpose()
+    conn.query_opt(
+        "SELECT id, name, kind, version FROM organisations WHERE id = $1",
+        &params![id],
+    )?
+    .as_ref()
+    .map(from_row)
+    .transpose()
 }
 
 fn taken(name: &str) -> String {
@@ -56,11 +76,24 @@ pub fn create(tx: &mut Tx<'_>, actor: &Actor, f: &Fields) -> Result<i64, ChangeE
         )
         .map_err(|e| unique(e, || taken(&f.name)))?
         .get(0)?;
-    audit::record(tx, actor, "organisation.created", "organisation", Some(id.to_string()), serde_json::json!({"name": f.name, "kind": f.kind}))?;
+    audit::record(
+        tx,
+        actor,
+        "organisation.created",
+        "organisation",
+        Some(id.to_string()),
+        serde_json::json!({"name": f.name, "kind": f.kind}),
+    )?;
     Ok(id)
 }
 
-pub fn update(tx: &mut Tx<'_>, actor: &Actor, id: i64, version: i64, f: &Fields) -> Result<Organisation, ChangeError> {
+pub fn update(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    id: i64,
+    version: i64,
+    f: &Fields,
+) -> Result<Organisation, ChangeError> {
     let before = get(tx, id)?.ok_or(ChangeError::NotFound)?;
     let n = tx
         .execute(
@@ -70,6 +103,13 @@ pub fn update(tx: &mut Tx<'_>, actor: &Actor, id: i64, version: i64, f: &Fields)
         .map_err(|e| unique(e, || taken(&f.name)))?;
     check_saved(tx, "organisations", id, n)?;
     let after = get(tx, id)?.ok_or(ChangeError::NotFound)?;
-    audit::record(tx, actor, "organisation.updated", "organisation", Some(id.to_string()), diff(&before, &after))?;
+    audit::record(
+        tx,
+        actor,
+        "organisation.updated",
+        "organisation",
+        Some(id.to_string()),
+        diff(&before, &after),
+    )?;
     Ok(after)
 }

@@ -2,7 +2,7 @@
 
 use super::{check_saved, diff, unique};
 use crate::db::{self, Conn, DbResult, Row, Tx};
-use crate::{audit, params, Actor, ChangeError};
+use crate::{Actor, ChangeError, audit, params};
 use chrono::Weekday;
 use jp_domain::{Cadence, PanelRules, Pence, Region};
 use serde::Serialize;
@@ -40,7 +40,10 @@ fn from_row(r: &Row) -> DbResult<Panel> {
         name: r.get(2)?,
         rules: PanelRules {
             region: Region::parse(&region).unwrap_or(Region::EnglandAndWales),
-            cadence: Cadence { week: u8::try_from(r.get::<i64>(4)?).unwrap_or(2), weekday: weekday(r.get(5)?) },
+            cadence: Cadence {
+                week: u8::try_from(r.get::<i64>(4)?).unwrap_or(2),
+                weekday: weekday(r.get(5)?),
+            },
             submission_deadline_days: r.get(6)?,
             papers_due_days: r.get(7)?,
             letter_due_days: r.get(8)?,
@@ -49,7 +52,11 @@ fn from_row(r: &Row) -> DbResult<Panel> {
             review_max_months: r.get(11)?,
             delegated_limit: Pence(r.get(12)?),
             escalation_authority: r.get(13)?,
-            need_levels: levels.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            need_levels: levels
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
             minutes_per_new_case: r.get(15)?,
             minutes_per_review: r.get(16)?,
             assessment_max_age_months: r.get(17)?,
@@ -59,15 +66,24 @@ fn from_row(r: &Row) -> DbResult<Panel> {
 }
 
 pub fn list(conn: &mut Conn) -> DbResult<Vec<Panel>> {
-    conn.query(&format!("{SELECT} ORDER BY LOWER(name), id"), &[])?.iter().map(from_row).collect()
+    conn.query(&format!("{SELECT} ORDER BY LOWER(name), id"), &[])?
+        .iter()
+        .map(from_row)
+        .collect()
 }
 
 pub fn get(conn: &mut Conn, id: i64) -> DbResult<Option<Panel>> {
-    conn.query_opt(&format!("{SELECT} WHERE id = $1"), &params![id])?.as_ref().map(from_row).transpose()
+    conn.query_opt(&format!("{SELECT} WHERE id = $1"), &params![id])?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 pub fn by_slug(conn: &mut Conn, slug: &str) -> DbResult<Option<Panel>> {
-    conn.query_opt(&format!("{SELECT} WHERE slug = $1"), &params![slug])?.as_ref().map(from_row).transpose()
+    conn.query_opt(&format!("{SELECT} WHERE slug = $1"), &params![slug])?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 fn rule_values(r: &PanelRules) -> Vec<db::Value> {
@@ -91,7 +107,10 @@ fn rule_values(r: &PanelRules) -> Vec<db::Value> {
 }
 
 fn taken(f: &Fields) -> String {
-    format!("There is already a panel called {} or with the short name {}", f.name, f.slug)
+    format!(
+        "There is already a panel called {} or with the short name {}",
+        f.name, f.slug
+    )
 }
 
 pub fn create(tx: &mut Tx<'_>, actor: &Actor, f: &Fields) -> Result<i64, ChangeError> {
@@ -109,11 +128,24 @@ pub fn create(tx: &mut Tx<'_>, actor: &Actor, f: &Fields) -> Result<i64, ChangeE
         .map_err(|e| unique(e, || taken(f)))?
         .get(0)?;
     let created = get(tx, id)?.ok_or(ChangeError::NotFound)?;
-    audit::record(tx, actor, "panel.created", "panel", Some(id.to_string()), serde_json::to_value(&created).unwrap_or_default())?;
+    audit::record(
+        tx,
+        actor,
+        "panel.created",
+        "panel",
+        Some(id.to_string()),
+        serde_json::to_value(&created).unwrap_or_default(),
+    )?;
     Ok(id)
 }
 
-pub fn update(tx: &mut Tx<'_>, actor: &Actor, id: i64, version: i64, f: &Fields) -> Result<Panel, ChangeError> {
+pub fn update(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    id: i64,
+    version: i64,
+    f: &Fields,
+) -> Result<Panel, ChangeError> {
     let before = get(tx, id)?.ok_or(ChangeError::NotFound)?;
     let mut p = params![&f.slug, &f.name];
     p.extend(rule_values(&f.rules));
@@ -130,6 +162,13 @@ pub fn update(tx: &mut Tx<'_>, actor: &Actor, id: i64, version: i64, f: &Fields)
         .map_err(|e| unique(e, || taken(f)))?;
     check_saved(tx, "panels", id, n)?;
     let after = get(tx, id)?.ok_or(ChangeError::NotFound)?;
-    audit::record(tx, actor, "panel.updated", "panel", Some(id.to_string()), diff(&before, &after))?;
+    audit::record(
+        tx,
+        actor,
+        "panel.updated",
+        "panel",
+        Some(id.to_string()),
+        diff(&before, &after),
+    )?;
     Ok(after)
 }

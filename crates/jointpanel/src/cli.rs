@@ -1,0 +1,337 @@
+//! The command line (SPEC §10, §11). Environment variables configure; flags override them.
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use jp_domain::session::LockoutPolicy;
+use jp_domain::{Email, Password, Role};
+use jp_store::accounts::{self, UserFields};
+use jp_store::audit::{self, Verdict};
+use jp_store::{Actor, Store, demo, migrate};
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "jointpanel",
+    version,
+    about = "Joint Panel: multi-agency funding panels for children with complex needs"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    /// Without a command: `serve --demo` (demo data on a first start).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// sqlite://PATH or postgres://… (default: a SQLite file in the data directory)
+    #[arg(long, env = "JOINTPANEL_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Where the SQLite file and attachments live
+    #[arg(
+        long,
+        env = "JOINTPANEL_DATA_DIR",
+        default_value = "data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+}
+
+impl Global {
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                self.data_dir.join("jointpanel.sqlite3").display()
+            )
+        })
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Apply migrations and serve the web pages and API
+    Serve(ServeArgs),
+    /// Apply migrations and exit
+    Migrate,
+    /// Load the demo data into an empty database
+    Demo,
+    /// Create an account; the password comes from JOINTPANEL_PASSWORD or standard input
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// referrer, approver, administrator, chair, member, finance, auditor, system-administrator (repeat for several)
+        #[arg(long, required = true)]
+        role: Vec<String>,
+        /// The agency's name or number
+        #[arg(long)]
+        agency: Option<String>,
+    },
+    /// Print a new API token for a user (shown once)
+    CreateToken {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "created on the command line")]
+        label: String,
+    },
+    /// The audit log
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Exit 0 when the chain is intact; otherwise name the first broken entry and exit 1
+    Verify,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, env = "JOINTPANEL_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Load demo data when the database is empty
+    #[arg(long)]
+    pub demo: bool,
+    /// Mark cookies Secure (when served over TLS, directly or behind a proxy)
+    #[arg(long, env = "JOINTPANEL_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Failed sign-ins before an account is locked
+    #[arg(long, env = "JOINTPANEL_LOCKOUT_ATTEMPTS", default_value_t = 5)]
+    pub lockout_attempts: i64,
+    /// How long a locked account stays locked
+    #[arg(long, env = "JOINTPANEL_LOCKOUT_MINUTES", default_value_t = 15)]
+    pub lockout_minutes: i64,
+    /// SMTP server for e-mail (used by notifications)
+    #[arg(long, env = "JOINTPANEL_SMTP_URL")]
+    pub smtp_url: Option<String>,
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("jointpanel: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn open(g: &Global) -> anyhow::Result<Store> {
+    let url = g.database_url();
+    let store = Store::open(&url)
+        .with_context(|| format!("cannot open the database {}", jp_store::redact(&url)))?;
+    let applied = migrate::run(&mut store.conn()?).context("cannot apply the migrations")?;
+    if !applied.is_empty() {
+        tracing::info!("applied migrations {applied:?} to {}", store.display_url());
+    }
+    Ok(store)
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let g = cli.global;
+    match cli.command.unwrap_or(Command::Serve(ServeArgs {
+        demo: true,
+        ..parse_serve_defaults()
+    })) {
+        Command::Serve(args) => serve(&g, args),
+        Command::Migrate => {
+            let store = open(&g)?;
+            println!(
+                "The database {} is at migration {}.",
+                store.display_url(),
+                migrate::latest()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo => {
+            let store = open(&g)?;
+            match demo::load(&mut store.conn()?)? {
+                demo::Outcome::Loaded => print_demo_sign_ins(),
+                demo::Outcome::AlreadyPopulated => println!(
+                    "The database already has accounts in it: the demo data was not loaded."
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CreateUser {
+            email,
+            name,
+            role,
+            agency,
+        } => create_user(&g, &email, &name, &role, agency.as_deref()),
+        Command::CreateToken { email, label } => {
+            let store = open(&g)?;
+            let email = Email::parse(&email)?;
+            let mut c = store.conn()?;
+            let Some(user) = accounts::find_by_email(&mut c, &email)? else {
+                bail!("there is no account for {email}")
+            };
+            let mut tx = c.begin()?;
+            let token =
+                accounts::create_token(&mut tx, &Actor::system("command line"), user.id, &label)?;
+            tx.commit()?;
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let store = open(&g)?;
+            match audit::verify(&mut store.conn()?)? {
+                Verdict::Intact { entries } => {
+                    println!("The audit chain is intact: {entries} entries.");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Verdict::Broken { seq, problem } => {
+                    println!("The audit chain is broken at entry {seq}: {problem}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}
+
+/// The serve defaults as clap would fill them from the environment.
+fn parse_serve_defaults() -> ServeArgs {
+    #[derive(Parser)]
+    struct Only {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+    Only::try_parse_from(["jointpanel"])
+        .map(|o| o.serve)
+        .unwrap_or_default()
+}
+
+fn print_demo_sign_ins() {
+    println!(
+        "Demo sign-ins (password for each: {}):",
+        demo::DEMO_PASSWORD
+    );
+    for (role, name, email) in demo::DEMO_USERS {
+        println!("  {:<28} {:<36} {}", role.label(), email, name);
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("JOINTPANEL_PASSWORD") {
+        return Ok(p);
+    }
+    if std::io::stdin().is_terminal() {
+        eprint!("Password (at least 12 characters): ");
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn create_user(
+    g: &Global,
+    email: &str,
+    name: &str,
+    roles: &[String],
+    agency: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let email = Email::parse(email)?;
+    let name = jp_domain::text::required(name, "a name", 200).map_err(anyhow::Error::msg)?;
+    let roles = roles
+        .iter()
+        .map(|r| {
+            Role::parse(r).with_context(|| {
+                format!(
+                    "unknown role {r:?}: use one of {}",
+                    Role::ALL.map(Role::slug).join(", ")
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let password = Password::new(&read_password()?, &[email.local_part(), &name])?;
+    let store = open(g)?;
+    let mut c = store.conn()?;
+    let agency_id = match agency {
+        None => None,
+        Some(a) => {
+            let all = jp_store::reference::agencies::list(&mut c)?;
+            let found = all
+                .iter()
+                .find(|x| x.id.to_string() == a || x.name.eq_ignore_ascii_case(a));
+            Some(
+                found
+                    .with_context(|| format!("there is no agency {a:?}"))?
+                    .id,
+            )
+        }
+    };
+    let f = UserFields {
+        email: email.clone(),
+        name,
+        agency_id,
+        team: None,
+        active: true,
+        roles,
+    };
+    let mut tx = c.begin()?;
+    let id = accounts::create(
+        &mut tx,
+        &Actor::system("command line"),
+        &f,
+        Some(accounts::hash_password(&password)),
+    )?;
+    tx.commit()?;
+    println!("Created account {id} for {email}.");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve(g: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(&g.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", g.data_dir.display()))?;
+    let store = open(g)?;
+    let mut demo_loaded = false;
+    if args.demo {
+        demo_loaded = matches!(demo::load(&mut store.conn()?)?, demo::Outcome::Loaded);
+    }
+    let config = jp_web::WebConfig {
+        secure_cookies: args.secure_cookies,
+        lockout: LockoutPolicy {
+            max_failures: args.lockout_attempts.max(1),
+            lock_for: chrono::Duration::minutes(args.lockout_minutes.max(1)),
+        },
+        ..jp_web::WebConfig::default()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.bind).await.with_context(|| format!("cannot listen on {} (is another program using it? set JOINTPANEL_BIND or --bind)", args.bind))?;
+        let addr = listener.local_addr()?;
+        println!("Joint Panel is listening on http://{addr}/");
+        println!("Database: {}", store.display_url());
+        if demo_loaded || (args.demo && store.conn().ok().is_some_and(|mut c| demo_users_present(&mut c))) {
+            print_demo_sign_ins();
+        }
+        let state = jp_web::AppState::new(store, config);
+        jp_web::serve(listener, state, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn demo_users_present(c: &mut jp_store::db::Conn) -> bool {
+    demo::DEMO_USERS.iter().all(|(_, _, e)| {
+        Email::parse(e)
+            .ok()
+            .and_then(|e| accounts::find_by_email(c, &e).ok().flatten())
+            .is_some()
+    })
+}

@@ -1,0 +1,233 @@
+//! Reading what people and scripts send: url-encoded forms (CSRF-checked) and
+//! JSON bodies, each with a size limit and a clear error.
+
+use crate::auth::{PRESESSION_COOKIE, Principal, Via, cookie};
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+/// A submitted form. Taking one proves its CSRF token was checked.
+#[derive(Debug, Default)]
+pub struct Form {
+    fields: HashMap<String, Vec<String>>,
+}
+
+impl Form {
+    /// The first value of a field, or "" when absent.
+    pub fn get(&self, name: &str) -> &str {
+        self.fields
+            .get(name)
+            .and_then(|v| v.first())
+            .map_or("", String::as_str)
+    }
+    /// Every value of a repeated field (checkboxes).
+    pub fn all(&self, name: &str) -> &[String] {
+        self.fields.get(name).map_or(&[], Vec::as_slice)
+    }
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+async fn body_bytes(req: Request, limit: usize) -> Result<axum::body::Bytes, AppError> {
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if len > limit {
+            return Err(AppError::TooLarge(limit));
+        }
+    }
+    axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| AppError::TooLarge(limit))
+}
+
+fn content_type_is(req: &Request, expected: &str) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case(expected))
+        })
+}
+
+impl FromRequest<AppState> for Form {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let principal = req.extensions().get::<Principal>().cloned();
+        let presession = cookie(req.headers(), PRESESSION_COOKIE).map(str::to_owned);
+        let has_body = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v != "0");
+        if has_body && !content_type_is(&req, "application/x-www-form-urlencoded") {
+            return Err(AppError::BadRequest(
+                "Send the form as application/x-www-form-urlencoded".to_owned(),
+            ));
+        }
+        let bytes = body_bytes(req, state.config.max_body_bytes).await?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
+            AppError::BadRequest("The form could not be read. Go back and try again.".to_owned())
+        })?;
+        let mut fields: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in pairs {
+            fields.entry(k).or_default().push(v);
+        }
+        let form = Form { fields };
+        let sent = form.get("_csrf");
+        let ok = match principal.as_ref().map(|p| &p.via) {
+            Some(Via::Session { csrf_token, .. }) => {
+                !sent.is_empty() && constant_time_eq(sent, csrf_token)
+            }
+            // A script with a bearer token cannot be made to send a form by another site.
+            Some(Via::Token) => true,
+            None => presession.is_some_and(|c| !sent.is_empty() && constant_time_eq(sent, &c)),
+        };
+        if !ok {
+            return Err(AppError::Csrf(if sent.is_empty() {
+                "it had no security token"
+            } else {
+                "its security token did not match"
+            }));
+        }
+        Ok(form)
+    }
+}
+
+/// A JSON request body for the API.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = crate::error::ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(Principal {
+            via: Via::Session { csrf_token, .. },
+            ..
+        }) = req.extensions().get::<Principal>()
+        {
+            let sent = req
+                .headers()
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !constant_time_eq(sent, csrf_token) {
+                return Err(AppError::Csrf(
+                    "a browser session must send its security token in the X-CSRF-Token header",
+                )
+                .into());
+            }
+        }
+        if !content_type_is(&req, "application/json") {
+            return Err(
+                AppError::BadRequest("Send the body as application/json".to_owned()).into(),
+            );
+        }
+        let bytes = body_bytes(req, state.config.max_body_bytes).await?;
+        match serde_json::from_slice::<T>(&bytes) {
+            Ok(v) => Ok(ApiJson(v)),
+            Err(e) if e.is_data() => Err(AppError::Unprocessable(format!(
+                "The JSON body does not match what this endpoint expects: {e}"
+            ))
+            .into()),
+            Err(e) => Err(AppError::BadRequest(format!("The JSON body is malformed: {e}")).into()),
+        }
+    }
+}
+
+/// Percent-encodes a value for a query string.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Field errors in the order the form shows them (for the GOV.UK error summary).
+#[derive(Debug, Default, Clone)]
+pub struct Errors(pub Vec<(String, String)>);
+
+impl Errors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        if self.get(field).is_none() {
+            self.0.push((field.to_owned(), message.into()));
+        }
+    }
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// Keeps the value when `r` is Ok, records the message under `field` otherwise.
+    pub fn take<T, E: ToString>(&mut self, field: &str, r: Result<T, E>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(field, e.to_string());
+                None
+            }
+        }
+    }
+    pub fn to_problems(&self) -> Vec<crate::error::FieldProblem> {
+        self.0
+            .iter()
+            .map(|(f, m)| crate::error::FieldProblem {
+                field: f.clone(),
+                message: m.clone(),
+            })
+            .collect()
+    }
+}
+
+/// A numeric id from the path; anything else is "not found", never a 500.
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Id {
+    type Rejection = AppError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| AppError::NotFound)?;
+        raw.parse::<i64>()
+            .ok()
+            .filter(|i| *i > 0)
+            .map(Id)
+            .ok_or(AppError::NotFound)
+    }
+}
+
+/// Parses the hidden `version` field of an edit form.
+pub fn version(form: &Form) -> Result<i64, AppError> {
+    form.get("version").trim().parse().map_err(|_| {
+        AppError::BadRequest(
+            "The form is missing the record's version. Reload the page and try again.".to_owned(),
+        )
+    })
+}

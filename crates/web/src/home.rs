@@ -1,0 +1,252 @@
+//! Each person's home page: what they have to do, by role, with empty states
+//! that say so.
+
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::pages::{PageCtx, date, render};
+use crate::routes::Routes;
+use crate::state::AppState;
+use askama::Template;
+use axum::Extension;
+use axum::extract::State;
+use axum::response::Response;
+use chrono::Datelike;
+use jp_domain::{Cadence, Role};
+use jp_store::db::{self, Conn};
+use jp_store::reference::{members, panels};
+
+pub fn routes() -> Routes {
+    Routes::default()
+        .get("/", home)
+        .get("/accessibility", accessibility)
+}
+
+pub struct Item {
+    pub text: String,
+    pub href: Option<String>,
+}
+
+pub struct Section {
+    pub heading: String,
+    pub items: Vec<Item>,
+    pub empty: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    page: PageCtx,
+    roles: String,
+    sections: Vec<Section>,
+}
+
+/// The next day a cadence falls on, today or later.
+pub fn next_meeting(c: &Cadence, today: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+    let (mut y, mut m) = (today.year(), today.month());
+    for _ in 0..3 {
+        if let Some(d) = c.date_in(y, m).filter(|d| *d >= today) {
+            return Some(d);
+        }
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    None
+}
+
+fn item(text: impl Into<String>, href: Option<String>) -> Item {
+    Item {
+        text: text.into(),
+        href,
+    }
+}
+
+fn count(c: &mut Conn, sql: &str) -> Result<i64, AppError> {
+    Ok(c.query_one(sql, &[])?.get(0)?)
+}
+
+fn sections(c: &mut Conn, p: &Principal) -> Result<Vec<Section>, AppError> {
+    let u = &p.user;
+    let today = db::now().date();
+    let mut out = Vec::new();
+    if u.has(Role::Referrer) {
+        out.push(Section {
+            heading: "Your referrals".into(),
+            items: vec![],
+            empty: "You have no referrals in progress.".into(),
+        });
+    }
+    if u.has(Role::Approver) {
+        out.push(Section {
+            heading: "Referrals waiting for your approval".into(),
+            items: vec![],
+            empty: "No referrals are waiting for your approval.".into(),
+        });
+    }
+    if u.has_any(&[Role::Administrator, Role::Chair, Role::Member]) {
+        let mine = members::panels_of_user(c, u.id)?;
+        let all = panels::list(c)?;
+        let shown: Vec<_> = if u.has(Role::Administrator) {
+            all.iter().collect()
+        } else {
+            all.iter()
+                .filter(|x| mine.iter().any(|m| m.0 == x.id))
+                .collect()
+        };
+        let items = shown
+            .iter()
+            .map(|x| {
+                let how = mine.iter().find(|m| m.0 == x.id).map_or("", |m| {
+                    if m.2 {
+                        " (you chair it)"
+                    } else if m.3 {
+                        " (you are a deputy)"
+                    } else {
+                        " (you are a member)"
+                    }
+                });
+                let next = next_meeting(&x.rules.cadence, today)
+                    .map_or_else(|| "no date".to_owned(), date);
+                item(
+                    format!(
+                        "{}{how}: meets on the {}; next by the cadence {next}",
+                        x.name,
+                        x.rules.cadence.describe().to_lowercase()
+                    ),
+                    None,
+                )
+            })
+            .collect();
+        out.push(Section { heading: "Your panels".into(), items, empty: "You do not sit on any panel. A system administrator can add you as a member or deputy.".into() });
+        out.push(Section {
+            heading: "Actions for you".into(),
+            items: vec![],
+            empty: "You have no actions to complete.".into(),
+        });
+    }
+    if u.has(Role::Finance) {
+        out.push(Section {
+            heading: "Funding commitments".into(),
+            items: vec![],
+            empty: "No funding agreements have been recorded yet.".into(),
+        });
+    }
+    if u.has(Role::Auditor) {
+        let n = count(c, "SELECT COUNT(*) FROM audit_log")?;
+        let last: Option<chrono::NaiveDateTime> = c
+            .query_opt("SELECT at FROM audit_log ORDER BY seq DESC LIMIT 1", &[])?
+            .map(|r| r.get(0))
+            .transpose()?;
+        let mut items = vec![item(
+            format!("{n} entries in the audit log"),
+            Some("/audit".into()),
+        )];
+        if let Some(t) = last {
+            items.push(item(
+                format!("Latest entry {}", crate::pages::date_time(t)),
+                None,
+            ));
+        }
+        items.push(item(
+            "Check the chain has not been altered",
+            Some("/audit?verify=1".into()),
+        ));
+        out.push(Section {
+            heading: "Audit".into(),
+            items,
+            empty: String::new(),
+        });
+    }
+    if u.has(Role::SystemAdministrator) {
+        let mut items = Vec::new();
+        let no_chair = count(
+            c,
+            "SELECT COUNT(*) FROM panels p WHERE NOT EXISTS (SELECT 1 FROM panel_members m WHERE m.panel_id = p.id AND m.is_chair = TRUE)",
+        )?;
+        if no_chair > 0 {
+            items.push(item(
+                format!("{no_chair} panel(s) have no chair"),
+                Some("/admin/panels".into()),
+            ));
+        }
+        let unseated = count(
+            c,
+            "SELECT COUNT(*) FROM agencies a WHERE NOT EXISTS (SELECT 1 FROM panel_members m WHERE m.agency_id = a.id)",
+        )?;
+        if unseated > 0 {
+            items.push(item(
+                format!("{unseated} agency(ies) have no member on any panel"),
+                Some("/admin/agencies".into()),
+            ));
+        }
+        let locked: i64 = c
+            .query_one(
+                "SELECT COUNT(*) FROM users WHERE locked_until > $1",
+                &jp_store::params![db::now()],
+            )?
+            .get(0)?;
+        if locked > 0 {
+            items.push(item(
+                format!("{locked} account(s) locked after failed sign-ins"),
+                Some("/admin/users".into()),
+            ));
+        }
+        let no_roles = count(
+            c,
+            "SELECT COUNT(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id)",
+        )?;
+        if no_roles > 0 {
+            items.push(item(
+                format!("{no_roles} account(s) have no role"),
+                Some("/admin/users".into()),
+            ));
+        }
+        out.push(Section {
+            heading: "Administration checks".into(),
+            items,
+            empty: "Every panel has a chair, every agency has a seat and no account is locked."
+                .into(),
+        });
+    }
+    if out.is_empty() {
+        out.push(Section {
+            heading: "Nothing to do".into(),
+            items: vec![],
+            empty: "Your account has no role yet. Ask a system administrator to grant you one."
+                .into(),
+        });
+    }
+    Ok(out)
+}
+
+async fn home(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<Response, AppError> {
+    let p2 = p.clone();
+    let sections = state.db(move |c| sections(c, &p2)).await?;
+    let roles = p
+        .user
+        .roles
+        .iter()
+        .map(|r| r.label())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(render(&HomePage {
+        page: PageCtx::new(&p, format!("Welcome, {}", p.user.name), "/"),
+        roles,
+        sections,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "accessibility.html")]
+struct AccessibilityPage {
+    page: PageCtx,
+}
+
+async fn accessibility(req: axum::extract::Request) -> Response {
+    let page = match req.extensions().get::<Principal>() {
+        Some(p) => PageCtx::new(p, "Accessibility statement", "/accessibility"),
+        None => PageCtx::bare("Accessibility statement"),
+    };
+    render(&AccessibilityPage { page })
+}

@@ -1,0 +1,150 @@
+//! THE access policy: every route of the application and who may call it
+//! (SPEC §8). Deny by default: [`crate::routes::Routes`] refuses to register a
+//! route that is not in this table, and a test walks every route for every
+//! role and for nobody signed in.
+
+use jp_domain::Role;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Verb {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Verb {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "GET",
+            Verb::Post => "POST",
+            Verb::Put => "PUT",
+            Verb::Delete => "DELETE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not (sign-in page, health check, assets).
+    Public,
+    /// Anyone signed in.
+    SignedIn,
+    /// Only people holding one of these roles.
+    Roles(&'static [Role]),
+}
+
+impl Access {
+    pub fn allows(self, roles: &[Role]) -> bool {
+        match self {
+            Access::Public | Access::SignedIn => true,
+            Access::Roles(allowed) => roles.iter().any(|r| allowed.contains(r)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub verb: Verb,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+use Access::{Public, Roles, SignedIn};
+use Verb::{Get, Post, Put};
+
+const SYSADMIN: Access = Roles(&[Role::SystemAdministrator]);
+const AUDITOR: Access = Roles(&[Role::Auditor]);
+
+const fn rule(verb: Verb, path: &'static str, access: Access) -> Rule {
+    Rule { verb, path, access }
+}
+
+pub const POLICY: &[Rule] = &[
+    // Open to all
+    rule(Get, "/healthz", Public),
+    rule(Get, "/assets/{file}", Public),
+    rule(Get, "/assets/images/{file}", Public),
+    rule(Get, "/sign-in", Public),
+    rule(Post, "/sign-in", Public),
+    rule(Get, "/accessibility", Public),
+    rule(Get, "/api/openapi.json", Public),
+    // Everyone signed in
+    rule(Get, "/", SignedIn),
+    rule(Post, "/sign-out", SignedIn),
+    rule(Get, "/account", SignedIn),
+    rule(Get, "/account/password", SignedIn),
+    rule(Post, "/account/password", SignedIn),
+    rule(Post, "/account/tokens/{id}/revoke", SignedIn),
+    rule(Get, "/api/v1/me", SignedIn),
+    rule(Get, "/api/v1/panels", SignedIn),
+    rule(Get, "/api/v1/panels/{id}", SignedIn),
+    rule(Get, "/api/v1/agencies", SignedIn),
+    rule(Get, "/api/v1/organisations", SignedIn),
+    // System administration (reference data, people, roles)
+    rule(Get, "/admin", SYSADMIN),
+    rule(Get, "/admin/organisations", SYSADMIN),
+    rule(Get, "/admin/organisations/new", SYSADMIN),
+    rule(Post, "/admin/organisations/new", SYSADMIN),
+    rule(Get, "/admin/organisations/{id}", SYSADMIN),
+    rule(Post, "/admin/organisations/{id}", SYSADMIN),
+    rule(Get, "/admin/agencies", SYSADMIN),
+    rule(Get, "/admin/agencies/new", SYSADMIN),
+    rule(Post, "/admin/agencies/new", SYSADMIN),
+    rule(Get, "/admin/agencies/{id}", SYSADMIN),
+    rule(Post, "/admin/agencies/{id}", SYSADMIN),
+    rule(Get, "/admin/panels", SYSADMIN),
+    rule(Get, "/admin/panels/new", SYSADMIN),
+    rule(Post, "/admin/panels/new", SYSADMIN),
+    rule(Get, "/admin/panels/{id}", SYSADMIN),
+    rule(Get, "/admin/panels/{id}/edit", SYSADMIN),
+    rule(Post, "/admin/panels/{id}/edit", SYSADMIN),
+    rule(Get, "/admin/panels/{id}/members/new", SYSADMIN),
+    rule(Post, "/admin/panels/{id}/members/new", SYSADMIN),
+    rule(Get, "/admin/members/{id}", SYSADMIN),
+    rule(Post, "/admin/members/{id}", SYSADMIN),
+    rule(Post, "/admin/members/{id}/remove", SYSADMIN),
+    rule(Get, "/admin/users", SYSADMIN),
+    rule(Get, "/admin/users/new", SYSADMIN),
+    rule(Post, "/admin/users/new", SYSADMIN),
+    rule(Get, "/admin/users/{id}", SYSADMIN),
+    rule(Post, "/admin/users/{id}", SYSADMIN),
+    rule(Post, "/api/v1/organisations", SYSADMIN),
+    rule(Get, "/api/v1/organisations/{id}", SignedIn),
+    rule(Put, "/api/v1/organisations/{id}", SYSADMIN),
+    rule(Post, "/api/v1/agencies", SYSADMIN),
+    rule(Put, "/api/v1/agencies/{id}", SYSADMIN),
+    rule(Get, "/api/v1/panels/{id}/members", SignedIn),
+    rule(Get, "/api/v1/users", SYSADMIN),
+    rule(Post, "/api/v1/users", SYSADMIN),
+    rule(Get, "/api/v1/users/{id}", SYSADMIN),
+    // The audit log (SPEC §8: the auditor sees the audit log)
+    rule(Get, "/audit", AUDITOR),
+    rule(Get, "/api/v1/audit", AUDITOR),
+    rule(Get, "/api/v1/audit/verify", AUDITOR),
+];
+
+pub fn lookup(verb: Verb, path: &str) -> Option<Access> {
+    POLICY
+        .iter()
+        .find(|r| r.verb == verb && r.path == path)
+        .map(|r| r.access)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_has_no_duplicate_rules() {
+        let mut seen = std::collections::HashSet::new();
+        for r in POLICY {
+            assert!(
+                seen.insert((r.verb, r.path)),
+                "{} {} appears twice",
+                r.verb.as_str(),
+                r.path
+            );
+        }
+    }
+}

@@ -1,0 +1,637 @@
+#!/usr/bin/env node
+// Browser checks for Joint Panel: headless Chromium (playwright-core) + axe-core.
+// Run by the Rust test suite against a running server; see README.md.
+//
+// Environment:
+//   BASE_URL       e.g. http://127.0.0.1:40123 (required)
+//   USERS_JSON     [{"role":"referrer","email":"...","password":"..."}, ...] (required)
+//   ARTIFACTS_DIR  screenshots + report.json (default: ./artifacts next to this file)
+//   CHROMIUM_PATH  default /usr/bin/chromium
+//   BROWSER_TIMEOUT_MS  whole-run limit, default 300000 (5 minutes)
+//
+// Prints one line per check ("ok - name" / "not ok - name : reason"), diagnostic
+// lines starting with "#", and finally "browser: N passed, M failed".
+// Exit code: 0 when nothing failed, 1 when a check failed, 2 when the run could
+// not start (bad input, missing node_modules or Chromium).
+
+import fs from 'node:fs'
+import path from 'node:path'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const require = createRequire(import.meta.url)
+
+const ACTION_TIMEOUT_MS = 15_000
+const NAV_TIMEOUT_MS = 30_000
+const MAX_SUBLINKS_PER_NAV_PAGE = 5
+const MAX_TABS_TO_EMAIL = 15
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']
+const AXE_FAILING_IMPACTS = new Set(['serious', 'critical'])
+const SKIP_PREFIXES = ['/assets/', '/api/', '/sign-out']
+
+const results = []
+const screenshots = []
+let browser = null
+let finished = false
+const startedAt = new Date()
+
+const artifactsDir = path.resolve(process.env.ARTIFACTS_DIR || path.join(here, 'artifacts'))
+
+// ---------------------------------------------------------------- reporting
+
+function oneLine(s) {
+  return String(s ?? '')
+    .replace(/\x1b\[[0-9;]*m/g, '') // ANSI colours in Playwright messages
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 600)
+}
+
+function record(name, ok, reason = '', details = [], ms = 0) {
+  results.push({ name, ok, reason: ok ? undefined : reason, details: details.length ? details : undefined, ms })
+  console.log(ok ? `ok - ${name}` : `not ok - ${name} : ${oneLine(reason)}`)
+  for (const d of details) console.log(`#   ${d}`)
+}
+
+// Thrown by checks: message is the reason, details are printed as "#" lines.
+class CheckError extends Error {
+  constructor(message, details = []) {
+    super(message)
+    this.details = details
+  }
+}
+
+async function check(name, fn) {
+  if (finished) return false
+  const t0 = Date.now()
+  try {
+    await fn()
+    record(name, true, '', [], Date.now() - t0)
+    return true
+  } catch (err) {
+    if (finished) return false
+    const details = err instanceof CheckError ? err.details : []
+    const reason = err instanceof CheckError ? err.message : (err && err.message) || String(err)
+    record(name, false, reason, details, Date.now() - t0)
+    return false
+  }
+}
+
+function assert(cond, message, details) {
+  if (!cond) throw new CheckError(message, details)
+}
+
+async function finish(exitCode) {
+  if (finished) return
+  finished = true
+  if (browser) {
+    await Promise.race([browser.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))])
+  }
+  const passed = results.filter((r) => r.ok).length
+  const failed = results.length - passed
+  try {
+    fs.mkdirSync(artifactsDir, { recursive: true })
+    fs.writeFileSync(
+      path.join(artifactsDir, 'report.json'),
+      JSON.stringify(
+        {
+          baseUrl: process.env.BASE_URL || null,
+          startedAt: startedAt.toISOString(),
+          finishedAt: new Date().toISOString(),
+          passed,
+          failed,
+          results,
+          screenshots,
+        },
+        null,
+        2,
+      ) + '\n',
+    )
+  } catch (err) {
+    console.log(`# could not write report.json: ${oneLine(err.message)}`)
+  }
+  console.log(`browser: ${passed} passed, ${failed} failed`)
+  process.exit(exitCode ?? (failed === 0 ? 0 : 1))
+}
+
+function setupFailure(reason) {
+  record('setup', false, reason)
+  return finish(2)
+}
+
+// ---------------------------------------------------------------- helpers
+
+let BASE
+let ORIGIN
+
+function url(p) {
+  return new URL(p, BASE).href
+}
+
+function pathOf(u) {
+  const x = new URL(u)
+  return x.pathname + x.search
+}
+
+function pathOrUrl(u) {
+  try {
+    const x = new URL(u)
+    return x.origin === ORIGIN ? x.pathname + x.search : u
+  } catch {
+    return u
+  }
+}
+
+const slugCounts = new Map()
+function slugFor(role, u) {
+  const p = pathOf(u)
+  let slug = p === '/' ? 'home' : p.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80)
+  if (!slug) slug = 'page'
+  const base = `${safe(role)}-${slug}`
+  const n = (slugCounts.get(base) || 0) + 1
+  slugCounts.set(base, n)
+  return n === 1 ? base : `${base}-${n}`
+}
+
+function safe(s) {
+  return String(s).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'user'
+}
+
+async function screenshot(page, name) {
+  const file = path.join(artifactsDir, `${name}.png`)
+  await page.screenshot({ path: file, fullPage: true })
+  screenshots.push(path.basename(file))
+}
+
+// axe-core is injected with page.evaluate(<axe.min.js source>) rather than
+// page.addScriptTag({ path }): addScriptTag inserts an inline <script>, which the
+// app's Content-Security-Policy (no 'unsafe-inline') blocks and reports.
+let axeSource = null
+async function runAxe(page) {
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) {
+    axeSource ??= fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
+    await page.evaluate(axeSource)
+  }
+  const res = await page.evaluate(
+    (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }),
+    AXE_TAGS,
+  )
+  const bad = res.violations.filter((v) => AXE_FAILING_IMPACTS.has(v.impact))
+  if (bad.length) {
+    const details = []
+    for (const v of bad) {
+      details.push(`${v.id} [${v.impact}] ${v.help} (${v.nodes.length} node${v.nodes.length === 1 ? '' : 's'})`)
+      for (const n of v.nodes.slice(0, 3)) details.push(`    ${JSON.stringify(n.target)} ${oneLine(n.failureSummary).slice(0, 200)}`)
+    }
+    throw new CheckError(`axe: ${bad.map((v) => `${v.id} (${v.impact})`).join(', ')}`, details)
+  }
+  return res
+}
+
+// Console errors and uncaught exceptions since the last navigation started
+// (CSP violations, failed asset loads, script errors).
+const pageErrors = new WeakMap()
+function watchErrors(page) {
+  pageErrors.set(page, [])
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return
+    const where = m.location() && m.location().url ? ` (${pathOrUrl(m.location().url)})` : ''
+    pageErrors.get(page).push(`console: ${oneLine(m.text()).slice(0, 300)}${where}`)
+  })
+  page.on('pageerror', (e) => pageErrors.get(page).push(`exception: ${oneLine(e.message).slice(0, 300)}`))
+  page.on('framenavigated', (f) => {
+    if (f === page.mainFrame()) pageErrors.set(page, [])
+  })
+}
+
+async function assertNoPageErrors(page) {
+  const errs = pageErrors.get(page) || []
+  assert(errs.length === 0, `${errs.length} console error(s): ${errs[0] && errs[0].slice(0, 160)}`, errs.slice(0, 5))
+  const js = await page.evaluate(() => document.body.classList.contains('govuk-frontend-supported'))
+  assert(js, '<body> lacks class govuk-frontend-supported: /assets/init.js did not run')
+}
+
+async function h1Count(page) {
+  return page.locator('h1').count()
+}
+
+async function h1Text(page) {
+  return oneLine(await page.locator('h1').first().textContent({ timeout: ACTION_TIMEOUT_MS }).catch(() => ''))
+}
+
+async function errorSummaryText(page) {
+  const loc = page.locator('.govuk-error-summary')
+  if ((await loc.count()) === 0) return ''
+  return oneLine(await loc.first().innerText().catch(() => ''))
+}
+
+// Clicks something that submits a form and waits for the resulting page to load.
+// Returns the status of the POST response (the redirect itself when there is one).
+async function submitAndWait(page, click) {
+  let postStatus = null
+  const onResponse = (r) => {
+    const req = r.request()
+    if (postStatus === null && req.method() === 'POST' && req.isNavigationRequest() && r.frame() === page.mainFrame()) {
+      postStatus = r.status()
+    }
+  }
+  page.on('response', onResponse)
+  try {
+    const loaded = page.waitForEvent('load', { timeout: NAV_TIMEOUT_MS })
+    await click()
+    await loaded
+  } finally {
+    page.off('response', onResponse)
+  }
+  return postStatus
+}
+
+async function signIn(page, user) {
+  const resp = await page.goto(url('/sign-in'), { waitUntil: 'load' })
+  assert(resp && resp.status() < 400, `GET /sign-in: status ${resp && resp.status()}`)
+  await page.locator('#email').fill(user.email)
+  await page.locator('#password').fill(user.password)
+  const status = await submitAndWait(page, () =>
+    page.getByRole('button', { name: 'Sign in', exact: true }).click(),
+  )
+  const now = new URL(page.url())
+  if (now.pathname !== '/') {
+    const summary = await errorSummaryText(page)
+    throw new CheckError(
+      `after sign-in at ${now.pathname} (POST status ${status})${summary ? `; error summary: ${summary}` : ''}`,
+    )
+  }
+  assert(status === 303, `sign-in POST answered ${status}, expected a 303 redirect to /`)
+  const n = await h1Count(page)
+  assert(n === 1, `/ has ${n} <h1> elements, expected 1`)
+  assert(await page.locator('h1').first().isVisible(), '/ <h1> is not visible')
+}
+
+async function focusedInfo(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement
+    if (!el || el === document.body) return { tag: 'body', id: '', text: '', cls: '' }
+    return {
+      tag: el.tagName.toLowerCase(),
+      id: el.id || '',
+      text: (el.innerText || el.value || '').trim().slice(0, 60),
+      cls: typeof el.className === 'string' ? el.className : '',
+      href: el.getAttribute('href') || '',
+    }
+  })
+}
+
+function describeFocus(f) {
+  return `<${f.tag}${f.id ? ` id="${f.id}"` : ''}${f.cls ? ` class="${f.cls}"` : ''}>${f.text}`
+}
+
+// The first Tab from a freshly loaded page must reach the GOV.UK skip link.
+async function assertSkipLinkFirst(page) {
+  await page.evaluate(() => {
+    if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur()
+  })
+  await page.keyboard.press('Tab')
+  const f = await focusedInfo(page)
+  assert(
+    f.tag === 'a' && /skip to main content/i.test(f.text) && f.href === '#main-content',
+    `first Tab focused ${describeFocus(f)}, expected the "Skip to main content" link to #main-content`,
+  )
+}
+
+// Status, exactly one h1, <main id="main-content">, screenshot, axe, skip link,
+// no console errors, init.js ran. Reports every problem of the page at once.
+async function checkPage(page, role, u, resp) {
+  assert(resp, `no response for ${pathOf(u)}`)
+  const status = resp.status()
+  assert(status < 400, `HTTP ${status}`)
+  const ctype = (resp.headers()['content-type'] || '').toLowerCase()
+  if (!ctype.includes('text/html')) return { skipped: `not HTML (${ctype || 'no content-type'})` }
+  await screenshot(page, slugFor(role, page.url()))
+  const problems = []
+  const details = []
+  const part = async (fn) => {
+    try {
+      await fn()
+    } catch (err) {
+      problems.push(err instanceof CheckError ? err.message : oneLine(err.message))
+      if (err instanceof CheckError) details.push(...err.details)
+    }
+  }
+  await part(async () => {
+    const n = await h1Count(page)
+    assert(n === 1, `${n} <h1> elements, expected 1`)
+  })
+  await part(async () => {
+    const n = await page.locator('main#main-content').count()
+    assert(n === 1, `${n} <main id="main-content"> elements, expected 1`)
+  })
+  await part(() => runAxe(page))
+  await part(() => assertSkipLinkFirst(page))
+  await part(() => assertNoPageErrors(page))
+  if (problems.length) throw new CheckError(problems.join('; '), details)
+  return {}
+}
+
+async function gotoPage(page, u) {
+  try {
+    return await page.goto(u, { waitUntil: 'load' })
+  } catch (err) {
+    if (/Download is starting/i.test(err.message)) return 'download'
+    throw err
+  }
+}
+
+async function sameOriginLinks(page, selector) {
+  const hrefs = await page
+    .locator(selector)
+    .evaluateAll((as) => as.filter((a) => !a.hasAttribute('download')).map((a) => a.href))
+  const out = []
+  for (const h of hrefs) {
+    let x
+    try {
+      x = new URL(h)
+    } catch {
+      continue
+    }
+    if (x.origin !== ORIGIN) continue
+    x.hash = ''
+    out.push(x.href)
+  }
+  return [...new Set(out)]
+}
+
+function skippable(u) {
+  const p = new URL(u).pathname
+  return SKIP_PREFIXES.some((s) => p === s.replace(/\/$/, '') || p.startsWith(s))
+}
+
+async function newContext(options = {}) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options })
+  ctx.setDefaultTimeout(ACTION_TIMEOUT_MS)
+  ctx.setDefaultNavigationTimeout(NAV_TIMEOUT_MS)
+  ctx.on('page', watchErrors)
+  return ctx
+}
+
+// ---------------------------------------------------------------- checks
+
+async function checkSignInPage() {
+  const ctx = await newContext()
+  const page = await ctx.newPage()
+  try {
+    await check('sign-in page: structure (h1, labels, button, skip link first)', async () => {
+      const resp = await page.goto(url('/sign-in'), { waitUntil: 'load' })
+      assert(resp && resp.status() === 200, `GET /sign-in: status ${resp && resp.status()}`)
+      await screenshot(page, 'anonymous-sign-in')
+      const n = await h1Count(page)
+      assert(n === 1, `${n} <h1> elements, expected 1`)
+      const h1 = await h1Text(page)
+      assert(h1 === 'Sign in', `<h1> is "${h1}", expected "Sign in"`)
+      assert((await page.locator('main#main-content').count()) === 1, 'no <main id="main-content">')
+      const email = page.getByLabel('Email address', { exact: true })
+      assert((await email.count()) === 1, 'no field labelled "Email address"')
+      assert((await email.getAttribute('id')) === 'email', 'field labelled "Email address" is not #email')
+      assert((await email.getAttribute('type')) === 'email', '#email is not type="email"')
+      const pw = page.getByLabel('Password', { exact: true })
+      assert((await pw.count()) === 1, 'no field labelled "Password"')
+      assert((await pw.getAttribute('id')) === 'password', 'field labelled "Password" is not #password')
+      assert((await pw.getAttribute('type')) === 'password', '#password is not type="password"')
+      const btn = page.getByRole('button', { name: 'Sign in', exact: true })
+      assert((await btn.count()) === 1, 'no button "Sign in"')
+      await assertSkipLinkFirst(page)
+      await assertNoPageErrors(page)
+    })
+    await check('sign-in page: axe', async () => {
+      await page.goto(url('/sign-in'), { waitUntil: 'load' })
+      await runAxe(page)
+    })
+    await check('sign-in empty form: error summary, status 400/422', async () => {
+      await page.goto(url('/sign-in'), { waitUntil: 'load' })
+      // Test the server's validation, not the browser's.
+      await page.evaluate(() => document.querySelectorAll('form').forEach((f) => (f.noValidate = true)))
+      const status = await submitAndWait(page, () =>
+        page.getByRole('button', { name: 'Sign in', exact: true }).click(),
+      )
+      await screenshot(page, 'anonymous-sign-in-error')
+      assert(status === 400 || status === 422, `POST answered ${status}, expected 422 or 400`)
+      assert(await page.locator('.govuk-error-summary').first().isVisible(), 'no visible .govuk-error-summary')
+      const h1 = await h1Text(page)
+      assert(h1 === 'Sign in', `<h1> is "${h1}", expected "Sign in" (the same page)`)
+      assert((await h1Count(page)) === 1, 'more than one <h1>')
+    })
+    await check('sign-in empty form: axe', async () => {
+      assert(await page.locator('.govuk-error-summary').count(), 'not on the error page (previous check failed)')
+      await runAxe(page)
+    })
+  } finally {
+    await ctx.close().catch(() => {})
+  }
+}
+
+async function checkUser(user) {
+  const role = safe(user.role)
+  const ctx = await newContext()
+  const page = await ctx.newPage()
+  try {
+    const signedIn = await check(`${role}: sign in lands on / with one visible h1`, () => signIn(page, user))
+    if (!signedIn) return
+    const home = url('/')
+    let navLinks = []
+    await check(`${role}: navigation <nav aria-label="Menu"> has links`, async () => {
+      const navs = await page.locator('nav[aria-label="Menu"]').count()
+      assert(navs === 1, `${navs} <nav aria-label="Menu"> elements on /, expected 1`)
+      navLinks = await sameOriginLinks(page, 'nav[aria-label="Menu"] a[href]')
+      assert(navLinks.length > 0, 'no same-origin links in the navigation')
+      console.log(`#   ${role} nav: ${navLinks.map(pathOf).join(' ')}`)
+    })
+
+    // The landing page, then each nav page; from each, up to 5 unvisited links in <main>.
+    // Nav pages count as visited from the start, so a nav page reached from / is
+    // still checked (and its links followed) as a nav page.
+    const tops = [...new Set([home, ...navLinks])].filter((u) => !skippable(u))
+    const visited = new Set(tops)
+    for (const top of tops) {
+      if (finished) return
+      let ok = false
+      await check(`${role}: GET ${pathOf(top)} (${top === home ? 'landing' : 'nav'})`, async () => {
+        const resp = await gotoPage(page, top)
+        assert(resp !== 'download', 'link starts a download')
+        const r = await checkPage(page, role, top, resp)
+        if (r.skipped) console.log(`#   ${pathOf(top)}: ${r.skipped}`)
+        ok = !r.skipped
+      })
+      if (!ok) continue
+      const inMain = (await sameOriginLinks(page, 'main a[href]').catch(() => [])).filter(
+        (u) => !visited.has(u) && !skippable(u),
+      )
+      for (const sub of inMain.slice(0, MAX_SUBLINKS_PER_NAV_PAGE)) {
+        if (finished) return
+        visited.add(sub)
+        await check(`${role}: GET ${pathOf(sub)} (from ${pathOf(top)})`, async () => {
+          const resp = await gotoPage(page, sub)
+          if (resp === 'download') {
+            console.log(`#   ${pathOf(sub)}: download, not checked`)
+            return
+          }
+          const r = await checkPage(page, role, sub, resp)
+          if (r.skipped) console.log(`#   ${pathOf(sub)}: ${r.skipped}`)
+        })
+      }
+    }
+
+    await check(`${role}: sign out`, async () => {
+      await page.goto(home, { waitUntil: 'load' })
+      const btn = page.getByRole('button', { name: 'Sign out', exact: true })
+      assert((await btn.count()) === 1, `${await btn.count()} "Sign out" buttons on /, expected 1`)
+      await submitAndWait(page, () => btn.click())
+      const resp = await page.goto(home, { waitUntil: 'load' })
+      const now = new URL(page.url())
+      assert(
+        now.pathname === '/sign-in',
+        `after sign-out GET / ended at ${now.pathname} (status ${resp && resp.status()}), expected a redirect to /sign-in`,
+      )
+    })
+  } finally {
+    await ctx.close().catch(() => {})
+  }
+}
+
+async function checkKeyboard(user) {
+  const ctx = await newContext()
+  const page = await ctx.newPage()
+  try {
+    await check('keyboard only: Tab to fields, type, Enter signs in', async () => {
+      await page.goto(url('/sign-in'), { waitUntil: 'load' })
+      const path = []
+      let f = await focusedInfo(page)
+      for (let i = 0; i < MAX_TABS_TO_EMAIL && f.id !== 'email'; i++) {
+        await page.keyboard.press('Tab')
+        f = await focusedInfo(page)
+        path.push(describeFocus(f))
+      }
+      assert(f.id === 'email', `#email not reached after ${MAX_TABS_TO_EMAIL} Tabs`, path)
+      await page.keyboard.type(user.email)
+      for (let i = 0; i < 5 && f.id !== 'password'; i++) {
+        await page.keyboard.press('Tab')
+        f = await focusedInfo(page)
+        path.push(describeFocus(f))
+      }
+      assert(f.id === 'password', '#password not reached by Tab from #email', path)
+      await page.keyboard.type(user.password)
+      await submitAndWait(page, () => page.keyboard.press('Enter'))
+      const now = new URL(page.url())
+      assert(now.pathname === '/', `after Enter at ${now.pathname}; ${await errorSummaryText(page)}`)
+      assert((await h1Count(page)) === 1, '/ does not have exactly one <h1>')
+    })
+  } finally {
+    await ctx.close().catch(() => {})
+  }
+}
+
+async function checkNoJs(user) {
+  const ctx = await newContext({ javaScriptEnabled: false })
+  const page = await ctx.newPage()
+  try {
+    let first = null
+    await check('javascript disabled: sign in lands on / with one h1', async () => {
+      await signIn(page, user)
+      const links = await sameOriginLinks(page, 'nav[aria-label="Menu"] a[href]')
+      first = links.find((u) => !skippable(u) && u !== url('/')) || links[0] || null
+    })
+    await check('javascript disabled: first nav link', async () => {
+      assert(first, 'no navigation link found (or sign-in failed)')
+      const resp = await page.goto(first, { waitUntil: 'load' })
+      assert(resp && resp.status() < 400, `GET ${pathOf(first)}: HTTP ${resp && resp.status()}`)
+      const n = await h1Count(page)
+      assert(n === 1, `GET ${pathOf(first)}: ${n} <h1> elements, expected 1`)
+      await screenshot(page, slugFor('nojs', first))
+    })
+  } finally {
+    await ctx.close().catch(() => {})
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const timeoutMs = Number(process.env.BROWSER_TIMEOUT_MS || 300_000)
+  const timer = setTimeout(() => {
+    record('global timeout', false, `run did not finish within ${timeoutMs} ms`)
+    finish(1)
+  }, timeoutMs)
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.on(sig, () => {
+      record('interrupted', false, `received ${sig}`)
+      finish(1)
+    })
+  }
+  process.on('unhandledRejection', (err) => {
+    console.log(`# unhandled rejection: ${oneLine(err && err.stack ? err.stack : err)}`)
+  })
+
+  if (!process.env.BASE_URL) return setupFailure('BASE_URL is not set')
+  try {
+    BASE = new URL(process.env.BASE_URL).href
+    ORIGIN = new URL(BASE).origin
+  } catch {
+    return setupFailure(`BASE_URL is not a URL: ${process.env.BASE_URL}`)
+  }
+  let users
+  try {
+    users = JSON.parse(process.env.USERS_JSON || '')
+  } catch (err) {
+    return setupFailure(`USERS_JSON is not valid JSON: ${err.message}`)
+  }
+  if (!Array.isArray(users) || users.length === 0 || !users.every((u) => u && u.role && u.email && u.password)) {
+    return setupFailure('USERS_JSON must be a non-empty array of {role, email, password}')
+  }
+  fs.mkdirSync(artifactsDir, { recursive: true })
+
+  let chromium
+  try {
+    ;({ chromium } = await import('playwright-core'))
+    require.resolve('axe-core/axe.min.js')
+  } catch (err) {
+    return setupFailure(`node modules missing (run "npm ci" in ${here}): ${oneLine(err.message)}`)
+  }
+  const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
+  if (!fs.existsSync(executablePath)) {
+    return setupFailure(`Chromium not found at ${executablePath} (apt-get install chromium, or set CHROMIUM_PATH)`)
+  }
+  try {
+    browser = await chromium.launch({
+      executablePath,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+        '--disable-quic',
+      ],
+      timeout: 60_000,
+    })
+  } catch (err) {
+    return setupFailure(`could not launch Chromium: ${oneLine(err.message)}`)
+  }
+  console.log(`# ${BASE} with Chromium ${browser.version()}, ${users.length} user(s), artifacts in ${artifactsDir}`)
+
+  await checkSignInPage()
+  for (const user of users) {
+    if (finished) return
+    await checkUser(user)
+  }
+  if (!finished) await checkKeyboard(users[0])
+  if (!finished) await checkNoJs(users[0])
+
+  clearTimeout(timer)
+  await finish()
+}
+
+main().catch((err) => {
+  record('harness error', false, err && err.stack ? err.stack : String(err))
+  return finish(1)
+})
