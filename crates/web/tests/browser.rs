@@ -10,26 +10,43 @@ use std::process::Command;
 
 #[test]
 fn every_role_can_sign_in_and_use_every_page_in_chromium_with_no_serious_accessibility_problems() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap();
     let harness = root.join("tests/browser");
     let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let ci = jp_store::testing::in_ci();
     for (what, ok) in [
         ("Chromium", PathBuf::from(&chromium).exists()),
-        ("the Node harness (npm ci in tests/browser)", harness.join("node_modules/playwright-core").exists()),
-        ("node", Command::new("node").arg("--version").output().is_ok()),
+        (
+            "the Node harness (npm ci in tests/browser)",
+            harness.join("node_modules/playwright-core").exists(),
+        ),
+        (
+            "node",
+            Command::new("node").arg("--version").output().is_ok(),
+        ),
     ] {
         if !ok {
             assert!(!ci, "CI=true but {what} is missing: .ci/run installs it");
-            eprintln!("SKIPPED: {what} is not installed (run .ci/run or see tests/browser/README.md)");
+            eprintln!(
+                "SKIPPED: {what} is not installed (run .ci/run or see tests/browser/README.md)"
+            );
             return;
         }
     }
     let db = jp_store::testing::sqlite();
     demo::load(&mut db.store.conn().unwrap()).unwrap();
     let state = jp_web::AppState::new(db.store.clone(), jp_web::WebConfig::default());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = rt.spawn(jp_web::serve(listener, state, async {
@@ -54,6 +71,10 @@ fn every_role_can_sign_in_and_use_every_page_in_chromium_with_no_serious_accessi
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "browser checks failed (screenshots and report.json in {}):\n{stdout}", artifacts.display());
+    assert!(
+        out.status.success(),
+        "browser checks failed (screenshots and report.json in {}):\n{stdout}",
+        artifacts.display()
+    );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
 }

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use axum::body::Body;
-use axum::http::{header, Request, Response};
+use axum::http::{Request, Response, header};
 use jp_domain::{Email, Role};
 use jp_store::testing::TestDb;
 use jp_store::{accounts, demo, sessions};
@@ -32,7 +32,10 @@ impl TestApp {
     pub fn new(db: TestDb) -> TestApp {
         blocking(|| demo::load(&mut db.store.conn().unwrap()).unwrap());
         let state = jp_web::AppState::new(db.store.clone(), jp_web::WebConfig::default());
-        TestApp { router: jp_web::app(state), db }
+        TestApp {
+            router: jp_web::app(state),
+            db,
+        }
     }
 
     /// A fresh session for the demo user holding `role`.
@@ -41,14 +44,29 @@ impl TestApp {
     }
 
     fn login_now(&self, role: Role) -> Login {
-        let (_, _, email) = demo::DEMO_USERS.iter().find(|(r, _, _)| *r == role).unwrap();
+        let (_, _, email) = demo::DEMO_USERS
+            .iter()
+            .find(|(r, _, _)| *r == role)
+            .unwrap();
         let mut c = self.db.store.conn().unwrap();
-        let user = accounts::find_by_email(&mut c, &Email::parse(email).unwrap()).unwrap().unwrap();
+        let user = accounts::find_by_email(&mut c, &Email::parse(email).unwrap())
+            .unwrap()
+            .unwrap();
         let mut tx = c.begin().unwrap();
         let token = sessions::create(&mut tx, user.id).unwrap();
         tx.commit().unwrap();
-        let csrf: String = c.query_one("SELECT csrf_token FROM sessions WHERE id_hash = $1", &jp_store::params![accounts::sha256_hex(&token)]).unwrap().get(0).unwrap();
-        Login { cookie: format!("jp_session={token}"), csrf }
+        let csrf: String = c
+            .query_one(
+                "SELECT csrf_token FROM sessions WHERE id_hash = $1",
+                &jp_store::params![accounts::sha256_hex(&token)],
+            )
+            .unwrap()
+            .get(0)
+            .unwrap();
+        Login {
+            cookie: format!("jp_session={token}"),
+            csrf,
+        }
     }
 
     pub async fn send(&self, req: Request<Body>) -> Response<Body> {
@@ -57,7 +75,9 @@ impl TestApp {
 }
 
 pub async fn body_text(res: Response<Body>) -> String {
-    let b = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    let b = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
     String::from_utf8_lossy(&b).into_owned()
 }
 
@@ -70,17 +90,24 @@ pub fn get(path: &str, login: Option<&Login>) -> Request<Body> {
 }
 
 pub fn post_form(path: &str, login: Option<&Login>, fields: &[(&str, &str)]) -> Request<Body> {
-    let mut r = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    let mut r =
+        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     if let Some(l) = login {
         r = r.header(header::COOKIE, &l.cookie);
     }
-    r.body(Body::from(serde_urlencoded::to_string(fields).unwrap())).unwrap()
+    r.body(Body::from(serde_urlencoded::to_string(fields).unwrap()))
+        .unwrap()
 }
 
 pub fn send_json(method: &str, path: &str, login: Option<&Login>, body: &str) -> Request<Body> {
-    let mut r = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
+    let mut r = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/json");
     if let Some(l) = login {
-        r = r.header(header::COOKIE, &l.cookie).header("x-csrf-token", &l.csrf);
+        r = r
+            .header(header::COOKIE, &l.cookie)
+            .header("x-csrf-token", &l.csrf);
     }
     r.body(Body::from(body.to_owned())).unwrap()
 }
@@ -94,6 +121,10 @@ pub fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 /// Runs an async test body on its own runtime; the app (and its database
 /// pool) is dropped after the runtime, off any async thread.
 pub fn run_async<F: std::future::Future<Output = ()>>(f: F) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(f);
 }
