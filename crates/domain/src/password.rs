@@ -89,7 +89,8 @@ fn is_repetitive(s: &str) -> bool {
         return true;
     }
     // A short unit repeated: "abcabcabcabc", "passpasspass".
-    (1..=chars.len() / 2).any(|k| chars.len() % k == 0 && chars.chunks(k).all(|c| c == &chars[..k]))
+    (1..=chars.len() / 2)
+        .any(|k| chars.len().is_multiple_of(k) && chars.chunks(k).all(|c| c == &chars[..k]))
 }
 
 /// Passwords, and the words under them, that appear at the top of every breach list,

@@ -1,5 +1,7 @@
 //! The command line as scripts use it (SPEC §11).
 
+#![allow(clippy::unwrap_used)] // tests stop at the first surprise
+
 use std::process::{Command, Output};
 
 fn jointpanel(url: &str, args: &[&str], password: Option<&str>) -> Output {

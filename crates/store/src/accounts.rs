@@ -171,12 +171,12 @@ fn duplicate_email(e: db::DbError, email: &Email) -> ChangeError {
 }
 
 fn check_agency(tx: &mut Tx<'_>, f: &UserFields) -> Result<(), ChangeError> {
-    if let Some(a) = f.agency_id {
-        if crate::reference::agencies::get(tx, a)?.is_none() {
-            return Err(ChangeError::Invalid(
-                "Select an agency from the list".to_owned(),
-            ));
-        }
+    if let Some(a) = f.agency_id
+        && crate::reference::agencies::get(tx, a)?.is_none()
+    {
+        return Err(ChangeError::Invalid(
+            "Select an agency from the list".to_owned(),
+        ));
     }
     Ok(())
 }

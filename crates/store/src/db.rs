@@ -99,11 +99,11 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
-/// `params![a, b, c]` — a `Vec<Value>` from anything convertible.
+/// `params![a, b, c]` — an array of `Value`s from anything convertible.
 #[macro_export]
 macro_rules! params {
-    () => { Vec::<$crate::db::Value>::new() };
-    ($($x:expr),+ $(,)?) => { vec![$($crate::db::Value::from($x)),+] };
+    () => { [$crate::db::Value::Null; 0] };
+    ($($x:expr),+ $(,)?) => { [$($crate::db::Value::from($x)),+] };
 }
 
 const SQLITE_TS: &str = "%Y-%m-%d %H:%M:%S%.6f";
@@ -384,7 +384,7 @@ impl Conn {
                             ValueRef::Integer(i) => Value::Int(i),
                             ValueRef::Real(f) => {
                                 return Err(DbError::Decode {
-                                    index: i as usize,
+                                    index: i,
                                     expected: "no floating point",
                                     found: f.to_string(),
                                 });
@@ -512,10 +512,10 @@ impl Tx<'_> {
 
 impl Drop for Tx<'_> {
     fn drop(&mut self) {
-        if self.open {
-            if let Err(e) = self.conn.batch("ROLLBACK") {
-                tracing::warn!("rollback failed: {e}");
-            }
+        if self.open
+            && let Err(e) = self.conn.batch("ROLLBACK")
+        {
+            tracing::warn!("rollback failed: {e}");
         }
     }
 }

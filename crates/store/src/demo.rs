@@ -54,6 +54,7 @@ pub fn is_empty(conn: &mut Conn) -> DbResult<bool> {
         == 0)
 }
 
+#[allow(clippy::type_complexity)]
 pub fn load(conn: &mut Conn) -> Result<Outcome, ChangeError> {
     if !is_empty(conn)? {
         return Ok(Outcome::AlreadyPopulated);

@@ -16,7 +16,7 @@ pub struct Session {
 
 #[derive(Debug, Clone)]
 pub enum Lookup {
-    Live(Session),
+    Live(Box<Session>),
     /// The session existed but timed out; it has been removed.
     Expired,
     Unknown,
@@ -66,11 +66,11 @@ pub fn load(
     let Some(user) = accounts::get(conn, user_id)? else {
         return Ok(Lookup::Unknown);
     };
-    Ok(Lookup::Live(Session {
+    Ok(Lookup::Live(Box::new(Session {
         user,
         csrf_token,
         created_at,
-    }))
+    })))
 }
 
 pub fn end(tx: &mut Tx<'_>, token: &str) -> DbResult<()> {

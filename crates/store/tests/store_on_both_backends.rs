@@ -1,5 +1,7 @@
 //! The store's behaviour, run once on SQLite and once on PostgreSQL.
 
+#![allow(clippy::unwrap_used)] // tests stop at the first surprise
+
 use chrono::Duration;
 use jp_domain::session::{LockoutPolicy, SessionLimits};
 use jp_domain::{Email, Password, Role};

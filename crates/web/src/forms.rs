@@ -38,15 +38,13 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
 }
 
 async fn body_bytes(req: Request, limit: usize) -> Result<axum::body::Bytes, AppError> {
-    if let Some(len) = req
+    let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        if len > limit {
-            return Err(AppError::TooLarge(limit));
-        }
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(AppError::TooLarge(limit));
     }
     axum::body::to_bytes(req.into_body(), limit)
         .await

@@ -4,6 +4,8 @@
 //! Screenshots go to tests/browser/artifacts/. Under CI=true a missing
 //! Chromium or Node harness is a failure, never a skip.
 
+#![allow(clippy::unwrap_used)] // tests stop at the first surprise
+
 use jp_store::demo;
 use std::path::PathBuf;
 use std::process::Command;

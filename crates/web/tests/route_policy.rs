@@ -2,6 +2,8 @@
 //! and checks the server enforces the policy table. A route missing from the
 //! table cannot be registered; a table entry with no route fails here.
 
+#![allow(clippy::unwrap_used)] // tests stop at the first surprise
+
 mod common;
 
 use axum::http::StatusCode;
@@ -85,7 +87,7 @@ async fn walk(app: &TestApp) {
     let mut checked = 0;
     for rule in POLICY {
         // Nobody signed in.
-        let (status, location) = call(&app, rule.verb, rule.path, None).await;
+        let (status, location) = call(app, rule.verb, rule.path, None).await;
         match rule.access {
             Access::Public => assert!(
                 status != StatusCode::UNAUTHORIZED && status.as_u16() < 500,
@@ -119,7 +121,7 @@ async fn walk(app: &TestApp) {
         checked += 1;
         for role in Role::ALL {
             let login = app.login(role);
-            let (status, _) = call(&app, rule.verb, rule.path, Some(&login)).await;
+            let (status, _) = call(app, rule.verb, rule.path, Some(&login)).await;
             let allowed = rule.access.allows(&[role]);
             if allowed {
                 assert!(

@@ -87,7 +87,7 @@ pub fn by_slug(conn: &mut Conn, slug: &str) -> DbResult<Option<Panel>> {
 }
 
 fn rule_values(r: &PanelRules) -> Vec<db::Value> {
-    params![
+    Vec::from(params![
         r.region.slug(),
         i64::from(r.cadence.week),
         i64::from(r.cadence.weekday.num_days_from_monday()),
@@ -103,7 +103,7 @@ fn rule_values(r: &PanelRules) -> Vec<db::Value> {
         r.minutes_per_new_case,
         r.minutes_per_review,
         r.assessment_max_age_months,
-    ]
+    ])
 }
 
 fn taken(f: &Fields) -> String {
@@ -114,7 +114,7 @@ fn taken(f: &Fields) -> String {
 }
 
 pub fn create(tx: &mut Tx<'_>, actor: &Actor, f: &Fields) -> Result<i64, ChangeError> {
-    let mut p = params![&f.slug, &f.name];
+    let mut p = Vec::from(params![&f.slug, &f.name]);
     p.extend(rule_values(&f.rules));
     p.push(db::now().into());
     let id: i64 = tx
@@ -147,7 +147,7 @@ pub fn update(
     f: &Fields,
 ) -> Result<Panel, ChangeError> {
     let before = get(tx, id)?.ok_or(ChangeError::NotFound)?;
-    let mut p = params![&f.slug, &f.name];
+    let mut p = Vec::from(params![&f.slug, &f.name]);
     p.extend(rule_values(&f.rules));
     p.extend(params![db::now(), id, version]);
     let n = tx

@@ -72,6 +72,7 @@ pub fn parse(form: &Form) -> Result<Fields, Errors> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn page(
     state: &AppState,
     p: &Principal,

@@ -257,10 +257,10 @@ pub fn parse(form: &Form) -> Result<Fields, Errors> {
             ),
         }
     }
-    if let (Some(s), Some(p)) = (n.get("submission_deadline_days"), n.get("papers_due_days")) {
-        if p > s {
-            e.add("papers_due_days", "Papers cannot be circulated before referrals are due: enter a number no larger than the referral deadline");
-        }
+    if let (Some(s), Some(p)) = (n.get("submission_deadline_days"), n.get("papers_due_days"))
+        && p > s
+    {
+        e.add("papers_due_days", "Papers cannot be circulated before referrals are due: enter a number no larger than the referral deadline");
     }
     let limit = e.take(
         "delegated_limit",

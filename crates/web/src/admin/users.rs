@@ -170,6 +170,7 @@ impl Values {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn page(
     state: &AppState,
     p: &Principal,

@@ -2,6 +2,8 @@
 //! signed in by role (sessions created the way sign-in creates them).
 #![allow(dead_code)]
 
+#![allow(clippy::unwrap_used)] // tests stop at the first surprise
+
 use axum::body::Body;
 use axum::http::{Request, Response, header};
 use jp_domain::{Email, Role};
