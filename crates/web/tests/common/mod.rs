@@ -1,7 +1,6 @@
 //! A TestApp: the router on a fresh database with the demo data, and people
 //! signed in by role (sessions created the way sign-in creates them).
 #![allow(dead_code)]
-
 #![allow(clippy::unwrap_used)] // tests stop at the first surprise
 
 use axum::body::Body;
