@@ -3,7 +3,7 @@
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::forms::{Errors, Form, Id};
-use crate::pages::{Field, FormPage, PageCtx, date_time, render, with_errors};
+use crate::pages::{Field, FormPage, PageCtx, date_time, render};
 use crate::routes::Routes;
 use crate::state::AppState;
 use askama::Template;
@@ -78,19 +78,19 @@ fn password_page(p: &Principal, errors: Errors) -> FormPage {
         Field::text("new", "New password", "").input("password", "new-password").hint("At least 12 characters. A few unrelated words make a strong password that is easy to remember."),
         Field::text("confirm", "Type the new password again", "").input("password", "new-password"),
     ];
-    FormPage {
-        page: PageCtx::new(p, "Change your password", "/account").with_errors(&errors),
-        back: ("/account".into(), "Your account".into()),
-        action: "/account/password".into(),
-        caption: String::new(),
-        intro: "Changing your password signs you out on every other device.".into(),
-        version: None,
-        fields: with_errors(fields, &errors),
+    let back = ("/account".into(), "Your account".into());
+    let mut form = FormPage::new(
+        PageCtx::new(p, "Change your password", "/account"),
+        back,
+        "/account/password".into(),
+        None,
+        fields,
         errors,
-        conflict: vec![],
-        remove: None,
-        submit: "Change password".into(),
-    }
+    );
+    form.caption = String::new();
+    form.intro = "Changing your password signs you out on every other device.".into();
+    form.submit = "Change password".into();
+    form
 }
 
 async fn password_form(Extension(p): Extension<Principal>) -> Response {

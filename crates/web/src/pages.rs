@@ -295,6 +295,30 @@ pub struct FormPage {
 }
 
 impl FormPage {
+    /// A form page with its fields, errors attached, titled with an "Error:" prefix when there are errors.
+    pub fn new(
+        page: PageCtx,
+        back: (String, String),
+        action: String,
+        version: Option<i64>,
+        fields: Vec<Field>,
+        errors: Errors,
+    ) -> FormPage {
+        FormPage {
+            page: page.with_errors(&errors),
+            back,
+            action,
+            caption: "Administration".into(),
+            intro: String::new(),
+            version,
+            fields: with_errors(fields, &errors),
+            errors,
+            conflict: vec![],
+            remove: None,
+            submit: "Save".into(),
+        }
+    }
+
     pub fn respond(self) -> Response {
         let status = if !self.conflict.is_empty() {
             axum::http::StatusCode::CONFLICT

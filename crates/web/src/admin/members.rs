@@ -4,7 +4,7 @@ use super::{chosen_id, id_options, respond, save};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::forms::{Errors, Form, Id, version};
-use crate::pages::{Field, FormPage, PageCtx, with_errors};
+use crate::pages::{Field, FormPage, PageCtx};
 use crate::routes::Routes;
 use crate::state::AppState;
 use axum::Extension;
@@ -138,19 +138,17 @@ async fn page(
         Field::checkboxes("deputies", "Deputies", v.deputies, people)
             .hint("People who may attend in this member's place."),
     ];
-    Ok(FormPage {
-        page: PageCtx::new(p, title, "/admin/panels").with_errors(&errors),
-        back: (format!("/admin/panels/{panel_id}"), panel.name.clone()),
+    let back = (format!("/admin/panels/{panel_id}"), panel.name.clone());
+    let mut form = FormPage::new(
+        PageCtx::new(p, title, "/admin/panels"),
+        back,
         action,
-        caption: panel.name,
-        intro: String::new(),
         version,
-        fields: with_errors(fields, &errors),
+        fields,
         errors,
-        conflict: vec![],
-        remove: None,
-        submit: "Save".into(),
-    })
+    );
+    form.caption = panel.name;
+    Ok(form)
 }
 
 async fn new_form(

@@ -4,7 +4,7 @@ use super::{Saved, respond, save};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::forms::{Errors, Form, Id, version};
-use crate::pages::{Cell, Field, FormPage, ListPage, PageCtx, render, with_errors};
+use crate::pages::{Cell, Field, FormPage, ListPage, PageCtx, render};
 use crate::routes::Routes;
 use crate::state::AppState;
 use axum::Extension;
@@ -94,19 +94,14 @@ fn page(
     fields: Vec<Field>,
     errors: Errors,
 ) -> FormPage {
-    FormPage {
-        page: PageCtx::new(p, title, "/admin/organisations").with_errors(&errors),
-        back: ("/admin/organisations".into(), "Organisations".into()),
+    FormPage::new(
+        PageCtx::new(p, title, "/admin/organisations"),
+        ("/admin/organisations".into(), "Organisations".into()),
         action,
-        caption: "Administration".into(),
-        intro: String::new(),
         version,
-        fields: with_errors(fields, &errors),
+        fields,
         errors,
-        conflict: vec![],
-        remove: None,
-        submit: "Save".into(),
-    }
+    )
 }
 
 async fn new_form(Extension(p): Extension<Principal>) -> Response {

@@ -4,7 +4,7 @@ use super::{Saved, id_options, respond, save};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::forms::{Errors, Form, Id, version};
-use crate::pages::{Cell, Field, FormPage, ListPage, PageCtx, render, with_errors};
+use crate::pages::{Cell, Field, FormPage, ListPage, PageCtx, render};
 use crate::routes::Routes;
 use crate::state::AppState;
 use askama::Template;
@@ -424,19 +424,14 @@ fn page(
     errors: Errors,
     back: (String, String),
 ) -> FormPage {
-    FormPage {
-        page: PageCtx::new(p, title, "/admin/panels").with_errors(&errors),
+    FormPage::new(
+        PageCtx::new(p, title, "/admin/panels"),
         back,
         action,
-        caption: "Administration".into(),
-        intro: String::new(),
         version,
-        fields: with_errors(fields, &errors),
+        fields,
         errors,
-        conflict: vec![],
-        remove: None,
-        submit: "Save".into(),
-    }
+    )
 }
 
 fn blank() -> Fields {

@@ -4,7 +4,7 @@ use super::{Saved, chosen_id, id_options, respond, save};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::forms::{Errors, Form, Id, version};
-use crate::pages::{Cell, Field, FormPage, ListPage, PageCtx, render, with_errors};
+use crate::pages::{Cell, Field, FormPage, ListPage, PageCtx, render};
 use crate::routes::Routes;
 use crate::state::AppState;
 use axum::Extension;
@@ -210,19 +210,14 @@ async fn page(
             ],
         ));
     }
-    Ok(FormPage {
-        page: PageCtx::new(p, title, "/admin/users").with_errors(&errors),
-        back: ("/admin/users".into(), "People and roles".into()),
+    Ok(FormPage::new(
+        PageCtx::new(p, title, "/admin/users"),
+        ("/admin/users".into(), "People and roles".into()),
         action,
-        caption: "Administration".into(),
-        intro: String::new(),
         version,
-        fields: with_errors(fields, &errors),
+        fields,
         errors,
-        conflict: vec![],
-        remove: None,
-        submit: "Save".into(),
-    })
+    ))
 }
 
 async fn new_form(
