@@ -2,10 +2,14 @@
 //! Joint Panel's rules, free of I/O: the words of the panel's world as types
 //! that can only hold valid values (parse, don't validate).
 
+pub mod costs;
 pub mod email;
+pub mod identifiers;
+pub mod lifecycle;
 pub mod money;
 pub mod panel_rules;
 pub mod password;
+pub mod referral_form;
 pub mod role;
 pub mod session;
 pub mod text;

@@ -112,6 +112,9 @@ pub fn weekday_from_number(s: &str) -> Option<Weekday> {
     }
 }
 
+/// The need levels as a slice, for form questions.
+pub const NEED_LEVELS_SLICE: &[(&str, &str)] = &NEED_LEVELS;
+
 /// Need levels a panel takes (its scope).
 pub const NEED_LEVELS: [(&str, &str); 3] = [
     ("lower", "Lower-level needs"),
