@@ -5,11 +5,15 @@
 //! audit row through [`audit::record`] in that same transaction.
 
 pub mod accounts;
+pub mod attachments;
 pub mod audit;
+pub mod children;
 pub mod db;
 pub mod demo;
+pub mod meetings;
 pub mod migrate;
 pub mod reference;
+pub mod referrals;
 pub mod sessions;
 pub mod testing;
 
