@@ -202,14 +202,14 @@ impl CostLine {
 
 /// An option's totals: the sums of its lines' rounded amounts.
 pub fn option_totals(lines: &[CostLine]) -> LineTotals {
-    lines.iter().map(CostLine::totals).fold(
-        LineTotals::default(),
-        |acc, t| LineTotals {
+    lines
+        .iter()
+        .map(CostLine::totals)
+        .fold(LineTotals::default(), |acc, t| LineTotals {
             weekly: Pence(acc.weekly.0.saturating_add(t.weekly.0)),
             annual: Pence(acc.annual.0.saturating_add(t.annual.0)),
             term: Pence(acc.term.0.saturating_add(t.term.0)),
-        },
-    )
+        })
 }
 
 #[cfg(test)]

@@ -694,7 +694,12 @@ mod tests {
     #[test]
     fn drafts_keep_partial_answers_and_strict_reports_gaps() {
         let s = section("views").unwrap();
-        let (a, p) = read(s, &f(&[("child_views", "Wants to stay at school")]), &ctx(), false);
+        let (a, p) = read(
+            s,
+            &f(&[("child_views", "Wants to stay at school")]),
+            &ctx(),
+            false,
+        );
         assert!(p.is_empty());
         assert_eq!(a.len(), 1);
         let (_, p) = read(s, &f(&[("child_views", "x")]), &ctx(), true);
@@ -714,7 +719,10 @@ mod tests {
         let keys: Vec<_> = p.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(keys, ["review_of", "need_level"]);
         let (_, p) = read(s, &f(&[("request_type", "bogus")]), &ctx(), false);
-        assert_eq!(p[0].message, "Select an answer to “Is this a new request or a review”");
+        assert_eq!(
+            p[0].message,
+            "Select an answer to “Is this a new request or a review”"
+        );
     }
 
     #[test]

@@ -109,6 +109,9 @@ pub struct ServeArgs {
     /// How long a locked account stays locked
     #[arg(long, env = "JOINTPANEL_LOCKOUT_MINUTES", default_value_t = 15)]
     pub lockout_minutes: i64,
+    /// Largest evidence file accepted, in MiB
+    #[arg(long, env = "JOINTPANEL_MAX_UPLOAD_MIB", default_value_t = 20)]
+    pub max_upload_mib: u64,
     /// SMTP server for e-mail (used by notifications)
     #[arg(long, env = "JOINTPANEL_SMTP_URL")]
     pub smtp_url: Option<String>,
@@ -303,6 +306,11 @@ fn serve(g: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         lockout: LockoutPolicy {
             max_failures: args.lockout_attempts.max(1),
             lock_for: chrono::Duration::minutes(args.lockout_minutes.max(1)),
+        },
+        data_dir: g.data_dir.clone(),
+        attachments: jp_store::attachments::Limits {
+            max_bytes: args.max_upload_mib.max(1) * 1024 * 1024,
+            ..jp_store::attachments::Limits::default()
         },
         ..jp_web::WebConfig::default()
     };

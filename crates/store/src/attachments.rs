@@ -449,7 +449,8 @@ pub fn remove(
     let r = crate::referrals::get(tx, referral_id)?.ok_or(ChangeError::NotFound)?;
     if !r.status.editable() {
         return Err(ChangeError::Invalid(
-            "Files can only be removed while the referral is a draft or returned for changes".into(),
+            "Files can only be removed while the referral is a draft or returned for changes"
+                .into(),
         ));
     }
     let n = tx.execute(
@@ -517,7 +518,10 @@ mod tests {
     fn content_decides_not_the_name() {
         let l = Limits::default();
         assert_eq!(check(b"%PDF-1.7\n...", l), Ok(FileKind::Pdf));
-        assert_eq!(check(b"MZ\x90\x00 this is an exe", l), Err(Refusal::NotAllowed));
+        assert_eq!(
+            check(b"MZ\x90\x00 this is an exe", l),
+            Err(Refusal::NotAllowed)
+        );
         assert_eq!(check(b"", l), Err(Refusal::Empty));
         let docx = zip_with(&[
             ("[Content_Types].xml", b"<Types/>".to_vec()),
@@ -550,12 +554,16 @@ mod tests {
         };
         assert!(matches!(check(&bomb, tight), Err(Refusal::ZipBomb(_))));
         let many: Vec<(String, Vec<u8>)> = (0..30).map(|i| (format!("f{i}"), vec![1])).collect();
-        let refs: Vec<(&str, Vec<u8>)> = many.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
+        let refs: Vec<(&str, Vec<u8>)> =
+            many.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
         let few = Limits {
             max_zip_entries: 10,
             ..Limits::default()
         };
-        assert!(matches!(check(&zip_with(&refs), few), Err(Refusal::ZipBomb(_))));
+        assert!(matches!(
+            check(&zip_with(&refs), few),
+            Err(Refusal::ZipBomb(_))
+        ));
     }
 
     #[test]

@@ -8,11 +8,11 @@ use crate::meetings::Meeting;
 use crate::reference::check_saved;
 use crate::{Actor, ChangeError, audit, params};
 use chrono::{NaiveDate, NaiveDateTime};
+use jp_domain::Pence;
 use jp_domain::Role;
 use jp_domain::costs::{CostLine, Quantity, Unit};
 use jp_domain::lifecycle::{self, Action, Status};
 use jp_domain::referral_form::Answers;
-use jp_domain::Pence;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -184,7 +184,9 @@ pub fn sight(conn: &mut Conn, user: &User, r: &Referral) -> DbResult<Sight> {
 pub fn may_approve(user: &User, r: &Referral) -> bool {
     user.id != r.referrer_id
         && ((user.has(Role::Approver) && same_team(user, r))
-            || (user.has(Role::Member) && user.agency_id.is_some() && user.agency_id == r.agency_id))
+            || (user.has(Role::Member)
+                && user.agency_id.is_some()
+                && user.agency_id == r.agency_id))
 }
 
 /// Referrals `user` may see, newest first, optionally of one status; at most `limit`.
@@ -196,7 +198,12 @@ pub fn visible(
 ) -> DbResult<Vec<(Referral, Sight)>> {
     // A coarse SQL filter first (own, team, agency, panels, everything for
     // administrators and finance), then the exact rule in `sight`.
-    let all = user.has_any(&[Role::Administrator, Role::Finance, Role::Chair, Role::Member]);
+    let all = user.has_any(&[
+        Role::Administrator,
+        Role::Finance,
+        Role::Chair,
+        Role::Member,
+    ]);
     let rows = conn.query(
         &format!(
             "{SELECT} WHERE ($1 OR r.referrer_id = $2 OR (r.agency_id = $3 AND LOWER(COALESCE(r.team, '')) = LOWER($4)))
@@ -268,10 +275,14 @@ pub fn create(
     panel_id: i64,
 ) -> Result<i64, ChangeError> {
     if crate::children::get(tx, child_id)?.is_none() {
-        return Err(ChangeError::Invalid("Select the child the referral is for".into()));
+        return Err(ChangeError::Invalid(
+            "Select the child the referral is for".into(),
+        ));
     }
     if crate::reference::panels::get(tx, panel_id)?.is_none() {
-        return Err(ChangeError::Invalid("Select the panel the referral is for".into()));
+        return Err(ChangeError::Invalid(
+            "Select the panel the referral is for".into(),
+        ));
     }
     let now = db::now();
     let id: i64 = tx
@@ -552,8 +563,14 @@ pub fn remove_option(
 ) -> Result<(), ChangeError> {
     editable(tx, referral_id)?;
     option_of(tx, referral_id, option_id)?;
-    tx.execute("DELETE FROM cost_lines WHERE option_id = $1", &params![option_id])?;
-    tx.execute("DELETE FROM referral_options WHERE id = $1", &params![option_id])?;
+    tx.execute(
+        "DELETE FROM cost_lines WHERE option_id = $1",
+        &params![option_id],
+    )?;
+    tx.execute(
+        "DELETE FROM referral_options WHERE id = $1",
+        &params![option_id],
+    )?;
     tx.execute(
         "UPDATE referrals SET recommended_option_id = (SELECT MIN(id) FROM referral_options WHERE referral_id = $1)
          WHERE id = $1 AND (recommended_option_id = $2 OR recommended_option_id IS NULL)",
@@ -580,7 +597,8 @@ pub fn add_line(
 ) -> Result<i64, ChangeError> {
     editable(tx, referral_id)?;
     option_of(tx, referral_id, option_id)?;
-    let problems = jp_domain::costs::check_line(line.unit_cost, line.quantity, line.start, line.end);
+    let problems =
+        jp_domain::costs::check_line(line.unit_cost, line.quantity, line.start, line.end);
     if let Some((_, msg)) = problems.first() {
         return Err(ChangeError::Invalid(msg.clone()));
     }
@@ -722,7 +740,13 @@ fn begin_move(
     Ok((r, to))
 }
 
-fn set_status(tx: &mut Tx<'_>, id: i64, to: Status, extra_sql: &str, extra: &[db::Value]) -> DbResult<()> {
+fn set_status(
+    tx: &mut Tx<'_>,
+    id: i64,
+    to: Status,
+    extra_sql: &str,
+    extra: &[db::Value],
+) -> DbResult<()> {
     let mut p = Vec::from(params![to.slug(), db::now(), id]);
     p.extend_from_slice(extra);
     tx.execute(
@@ -732,7 +756,14 @@ fn set_status(tx: &mut Tx<'_>, id: i64, to: Status, extra_sql: &str, extra: &[db
     Ok(())
 }
 
-fn record_move(tx: &mut Tx<'_>, actor: &Actor, r: &Referral, to: Status, action: Action, details: serde_json::Value) -> DbResult<()> {
+fn record_move(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    r: &Referral,
+    to: Status,
+    action: Action,
+    details: serde_json::Value,
+) -> DbResult<()> {
     let mut d = serde_json::json!({"from": r.status.slug(), "to": to.slug()});
     if let (Some(m), serde_json::Value::Object(extra)) = (d.as_object_mut(), details) {
         m.extend(extra);
@@ -749,13 +780,27 @@ fn record_move(tx: &mut Tx<'_>, actor: &Actor, r: &Referral, to: Status, action:
 }
 
 /// Sends the referral to its approvers. The caller has checked every section is complete.
-pub fn send_for_approval(tx: &mut Tx<'_>, actor: &Actor, id: i64, version: i64) -> Result<Referral, ChangeError> {
+pub fn send_for_approval(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    id: i64,
+    version: i64,
+) -> Result<Referral, ChangeError> {
     let (r, to) = begin_move(tx, id, version, Action::SendForApproval)?;
     if actor.user_id != Some(r.referrer_id) {
-        return Err(ChangeError::Invalid("Only the referrer can send their referral for approval".into()));
+        return Err(ChangeError::Invalid(
+            "Only the referrer can send their referral for approval".into(),
+        ));
     }
     set_status(tx, id, to, ", sent_at = $4", &params![db::now()])?;
-    record_move(tx, actor, &r, to, Action::SendForApproval, serde_json::json!({}))?;
+    record_move(
+        tx,
+        actor,
+        &r,
+        to,
+        Action::SendForApproval,
+        serde_json::json!({}),
+    )?;
     get(tx, id)?.ok_or(ChangeError::NotFound)
 }
 
@@ -769,7 +814,11 @@ pub fn decide_approval(
     approve: bool,
     comments: &str,
 ) -> Result<Referral, ChangeError> {
-    let action = if approve { Action::Approve } else { Action::Return };
+    let action = if approve {
+        Action::Approve
+    } else {
+        Action::Return
+    };
     let (r, to) = begin_move(tx, id, version, action)?;
     if approver.id == r.referrer_id {
         return Err(ChangeError::Invalid(
@@ -782,11 +831,19 @@ pub fn decide_approval(
         ));
     }
     if !approve && comments.trim().is_empty() {
-        return Err(ChangeError::Invalid("Enter what the referrer needs to change".into()));
+        return Err(ChangeError::Invalid(
+            "Enter what the referrer needs to change".into(),
+        ));
     }
     let now = db::now();
     if approve {
-        set_status(tx, id, to, ", approved_by = $4, approved_at = $5", &params![approver.id, now])?;
+        set_status(
+            tx,
+            id,
+            to,
+            ", approved_by = $4, approved_at = $5",
+            &params![approver.id, now],
+        )?;
     } else {
         set_status(tx, id, to, ", approved_by = NULL, approved_at = NULL", &[])?;
     }
@@ -814,15 +871,25 @@ pub fn submit_and_book(
         ));
     }
     if meeting.panel_id != r.panel_id {
-        return Err(ChangeError::Invalid("That meeting is not of this referral's panel".into()));
+        return Err(ChangeError::Invalid(
+            "That meeting is not of this referral's panel".into(),
+        ));
     }
     let now = db::now();
     set_status(tx, id, to, ", submitted_at = $4", &params![now])?;
     record_move(tx, actor, &r, to, Action::Submit, serde_json::json!({}))?;
-    let booked = lifecycle::next(to, Action::Book).map_err(|e| ChangeError::Invalid(e.to_string()))?;
+    let booked =
+        lifecycle::next(to, Action::Book).map_err(|e| ChangeError::Invalid(e.to_string()))?;
     set_status(tx, id, booked, ", meeting_id = $4", &params![meeting.id])?;
     let r2 = get(tx, id)?.ok_or(ChangeError::NotFound)?;
-    record_move(tx, actor, &r2, booked, Action::Book, serde_json::json!({"meeting_id": meeting.id, "meeting_date": meeting.date}))?;
+    record_move(
+        tx,
+        actor,
+        &r2,
+        booked,
+        Action::Book,
+        serde_json::json!({"meeting_id": meeting.id, "meeting_date": meeting.date}),
+    )?;
     get(tx, id)?.ok_or(ChangeError::NotFound)
 }
 
@@ -840,10 +907,14 @@ pub fn request_late(
         return Err(ChangeError::Conflict { current: r.version });
     }
     if r.status != Status::Booked {
-        return Err(ChangeError::Invalid("Only a booked referral can be put forward as a late item".into()));
+        return Err(ChangeError::Invalid(
+            "Only a booked referral can be put forward as a late item".into(),
+        ));
     }
     if meeting.panel_id != r.panel_id || Some(meeting.id) == r.meeting_id {
-        return Err(ChangeError::Invalid("Choose another meeting of this referral's panel".into()));
+        return Err(ChangeError::Invalid(
+            "Choose another meeting of this referral's panel".into(),
+        ));
     }
     tx.execute(
         "UPDATE referrals SET late_meeting_id = $1, late_reason = $2, late_agreed_by = NULL, late_agreed_at = NULL, version = version + 1, updated_at = $3 WHERE id = $4",
@@ -871,10 +942,14 @@ pub fn answer_late(
 ) -> Result<Referral, ChangeError> {
     let (r, to) = begin_move(tx, id, version, Action::Move)?;
     let Some(late_meeting) = r.late_meeting_id else {
-        return Err(ChangeError::Invalid("No late booking has been asked for".into()));
+        return Err(ChangeError::Invalid(
+            "No late booking has been asked for".into(),
+        ));
     };
     if !chairs(tx, chair.id, r.panel_id)? {
-        return Err(ChangeError::Invalid("Only the panel's chair can agree a late item".into()));
+        return Err(ChangeError::Invalid(
+            "Only the panel's chair can agree a late item".into(),
+        ));
     }
     if agree {
         set_status(
@@ -885,12 +960,22 @@ pub fn answer_late(
             &params![late_meeting, chair.id, db::now()],
         )?;
     } else {
-        set_status(tx, id, to, ", late_meeting_id = NULL, late_reason = NULL", &[])?;
+        set_status(
+            tx,
+            id,
+            to,
+            ", late_meeting_id = NULL, late_reason = NULL",
+            &[],
+        )?;
     }
     audit::record(
         tx,
         actor,
-        if agree { "referral.late-agreed" } else { "referral.late-refused" },
+        if agree {
+            "referral.late-agreed"
+        } else {
+            "referral.late-refused"
+        },
         "referral",
         Some(id.to_string()),
         serde_json::json!({"meeting_id": late_meeting}),
@@ -911,20 +996,40 @@ pub fn move_to(
 ) -> Result<Referral, ChangeError> {
     let (r, to) = begin_move(tx, id, version, Action::Move)?;
     if meeting.panel_id != r.panel_id {
-        return Err(ChangeError::Invalid("That meeting is not of this referral's panel".into()));
+        return Err(ChangeError::Invalid(
+            "That meeting is not of this referral's panel".into(),
+        ));
     }
     if late {
         return Err(ChangeError::Invalid(
             "The submission deadline for that meeting has passed: ask the chair to agree it as a late item".into(),
         ));
     }
-    set_status(tx, id, to, ", meeting_id = $4, late = FALSE", &params![meeting.id])?;
-    record_move(tx, actor, &r, to, Action::Move, serde_json::json!({"meeting_id": meeting.id, "meeting_date": meeting.date}))?;
+    set_status(
+        tx,
+        id,
+        to,
+        ", meeting_id = $4, late = FALSE",
+        &params![meeting.id],
+    )?;
+    record_move(
+        tx,
+        actor,
+        &r,
+        to,
+        Action::Move,
+        serde_json::json!({"meeting_id": meeting.id, "meeting_date": meeting.date}),
+    )?;
     get(tx, id)?.ok_or(ChangeError::NotFound)
 }
 
 /// Withdraws the referral before a decision.
-pub fn withdraw(tx: &mut Tx<'_>, actor: &Actor, id: i64, version: i64) -> Result<Referral, ChangeError> {
+pub fn withdraw(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    id: i64,
+    version: i64,
+) -> Result<Referral, ChangeError> {
     let (r, to) = begin_move(tx, id, version, Action::Withdraw)?;
     set_status(tx, id, to, ", closure_reason = 'withdrawn'", &[])?;
     record_move(tx, actor, &r, to, Action::Withdraw, serde_json::json!({}))?;

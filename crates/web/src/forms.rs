@@ -23,13 +23,20 @@ impl Form {
             .and_then(|v| v.first())
             .map_or("", String::as_str)
     }
+    /// Every (name, value) pair, for forms read field by field elsewhere.
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        self.fields
+            .iter()
+            .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
+            .collect()
+    }
     /// Every value of a repeated field (checkboxes).
     pub fn all(&self, name: &str) -> &[String] {
         self.fields.get(name).map_or(&[], Vec::as_slice)
     }
 }
 
-fn constant_time_eq(a: &str, b: &str) -> bool {
+pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

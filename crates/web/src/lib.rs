@@ -8,11 +8,14 @@ pub mod admin;
 pub mod api;
 pub mod audit_log;
 pub mod auth;
+pub mod booking;
+pub mod children;
 pub mod error;
 pub mod forms;
 pub mod home;
 pub mod pages;
 pub mod policy;
+pub mod referrals;
 pub mod routes;
 pub mod state;
 
@@ -36,6 +39,8 @@ pub fn all_routes() -> routes::Routes {
         .merge(account::routes())
         .merge(admin::routes())
         .merge(audit_log::routes())
+        .merge(children::routes())
+        .merge(referrals::routes())
         .merge(api::routes())
 }
 

@@ -21,6 +21,22 @@ pub struct NavItem {
 /// The navigation, by role: what each person can open.
 pub fn navigation(roles: &[Role], path: &str) -> Vec<NavItem> {
     let mut items: Vec<(&'static str, &'static str)> = vec![("/", "Home")];
+    let casework = [
+        Role::Referrer,
+        Role::Approver,
+        Role::Administrator,
+        Role::Chair,
+        Role::Member,
+    ];
+    if roles
+        .iter()
+        .any(|r| casework.contains(r) || *r == Role::Finance)
+    {
+        items.push(("/referrals", "Referrals"));
+    }
+    if roles.iter().any(|r| casework.contains(r)) {
+        items.push(("/children", "Children"));
+    }
     if roles.contains(&Role::SystemAdministrator) {
         items.push(("/admin", "Administration"));
     }
@@ -172,6 +188,12 @@ pub enum FieldKind {
         options: Vec<(String, String)>,
         checked: Vec<String>,
     },
+    /// A GOV.UK date input: `NAME-day`, `NAME-month`, `NAME-year`.
+    Date {
+        day: String,
+        month: String,
+        year: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -252,6 +274,25 @@ impl Field {
             ..Field::text(name, label, "")
         }
     }
+    /// A date input; `value` is `YYYY-MM-DD` (possibly partial, as entered).
+    pub fn date(name: &str, label: &str, value: &str) -> Field {
+        let mut parts = value.splitn(3, '-');
+        let (year, month, day) = (
+            parts.next().unwrap_or("").to_owned(),
+            parts.next().unwrap_or("").to_owned(),
+            parts.next().unwrap_or("").to_owned(),
+        );
+        Field {
+            kind: FieldKind::Date { day, month, year },
+            ..Field::text(name, label, value)
+        }
+    }
+    pub fn textarea(name: &str, label: &str, value: impl Into<String>) -> Field {
+        Field {
+            kind: FieldKind::TextArea,
+            ..Field::text(name, label, value)
+        }
+    }
     pub fn hint(mut self, hint: &str) -> Field {
         hint.clone_into(&mut self.hint);
         self
@@ -263,6 +304,7 @@ impl Field {
     pub fn anchor(&self) -> String {
         match &self.kind {
             FieldKind::Radios { .. } | FieldKind::Checkboxes { .. } => format!("{}-0", self.name),
+            FieldKind::Date { .. } => format!("{}-day", self.name),
             _ => self.name.clone(),
         }
     }
@@ -292,6 +334,8 @@ pub struct FormPage {
     /// A second, separate action after the form: (where it posts, its button's words).
     pub remove: Option<(String, String)>,
     pub submit: String,
+    /// Offer "Save as draft" beside the main button (posts `draft=yes`).
+    pub draft: bool,
 }
 
 impl FormPage {
@@ -316,6 +360,7 @@ impl FormPage {
             conflict: vec![],
             remove: None,
             submit: "Save".into(),
+            draft: false,
         }
     }
 
@@ -334,11 +379,16 @@ impl FormPage {
 }
 
 /// "9 May 2023".
-pub fn date(d: chrono::NaiveDate) -> String {
-    d.format("%-d %B %Y").to_string()
+pub fn date(d: impl std::borrow::Borrow<chrono::NaiveDate>) -> String {
+    d.borrow().format("%-d %B %Y").to_string()
+}
+
+/// A stored file size (bytes, never negative) as "2.5 MB".
+pub fn file_size(bytes: impl std::borrow::Borrow<i64>) -> String {
+    jp_store::attachments::human_size(u64::try_from(*bytes.borrow()).unwrap_or(0))
 }
 
 /// "9 May 2023 at 14:05" (UTC shown as UK time is a later concern; times are stored in UTC).
-pub fn date_time(t: chrono::NaiveDateTime) -> String {
-    t.format("%-d %B %Y at %H:%M:%S UTC").to_string()
+pub fn date_time(t: impl std::borrow::Borrow<chrono::NaiveDateTime>) -> String {
+    t.borrow().format("%-d %B %Y at %H:%M:%S UTC").to_string()
 }

@@ -55,6 +55,28 @@ use Verb::{Get, Post, Put};
 
 const SYSADMIN: Access = Roles(&[Role::SystemAdministrator]);
 const AUDITOR: Access = Roles(&[Role::Auditor]);
+/// People who work with children's cases (finance sees money only, through the referral list).
+const CASEWORK: Access = Roles(&[
+    Role::Referrer,
+    Role::Approver,
+    Role::Administrator,
+    Role::Chair,
+    Role::Member,
+]);
+const REFERRAL_READERS: Access = Roles(&[
+    Role::Referrer,
+    Role::Approver,
+    Role::Administrator,
+    Role::Chair,
+    Role::Member,
+    Role::Finance,
+]);
+const REFERRER: Access = Roles(&[Role::Referrer]);
+const CHILD_EDITORS: Access = Roles(&[Role::Referrer, Role::Administrator]);
+const APPROVERS: Access = Roles(&[Role::Approver, Role::Member]);
+const REFERRER_OR_ADMIN: Access = Roles(&[Role::Referrer, Role::Administrator]);
+const PANEL_ADMIN: Access = Roles(&[Role::Administrator]);
+const CHAIR: Access = Roles(&[Role::Chair]);
 
 const fn rule(verb: Verb, path: &'static str, access: Access) -> Rule {
     Rule { verb, path, access }
@@ -118,6 +140,38 @@ pub const POLICY: &[Rule] = &[
     rule(Get, "/api/v1/users", SYSADMIN),
     rule(Post, "/api/v1/users", SYSADMIN),
     rule(Get, "/api/v1/users/{id}", SYSADMIN),
+    // The child register (every view audited)
+    rule(Get, "/children", CASEWORK),
+    rule(Get, "/children/new", CHILD_EDITORS),
+    rule(Post, "/children/new", CHILD_EDITORS),
+    rule(Get, "/children/{id}", CASEWORK),
+    rule(Get, "/children/{id}/edit", CHILD_EDITORS),
+    rule(Post, "/children/{id}/edit", CHILD_EDITORS),
+    // Referrals (SPEC §3); each handler also checks the person's sight of the referral
+    rule(Get, "/referrals", REFERRAL_READERS),
+    rule(Get, "/referrals/new", REFERRER),
+    rule(Post, "/referrals/new", REFERRER),
+    rule(Get, "/referrals/{id}", REFERRAL_READERS),
+    rule(Get, "/referrals/{id}/sections/{section}", REFERRER),
+    rule(Post, "/referrals/{id}/sections/{section}", REFERRER),
+    rule(Get, "/referrals/{id}/options", REFERRER),
+    rule(Post, "/referrals/{id}/options", REFERRER),
+    rule(Post, "/referrals/{id}/options/lines", REFERRER),
+    rule(Post, "/referrals/{id}/options/lines/remove", REFERRER),
+    rule(Post, "/referrals/{id}/options/remove", REFERRER),
+    rule(Post, "/referrals/{id}/options/recommended", REFERRER),
+    rule(Get, "/referrals/{id}/check", REFERRER),
+    rule(Get, "/referrals/{id}/evidence", REFERRER),
+    rule(Post, "/referrals/{id}/evidence", REFERRER),
+    rule(Post, "/referrals/{id}/evidence/remove", REFERRER),
+    rule(Get, "/attachments/{id}", CASEWORK),
+    rule(Post, "/referrals/{id}/send", REFERRER),
+    rule(Post, "/referrals/{id}/approval", APPROVERS),
+    rule(Post, "/referrals/{id}/submit", REFERRER_OR_ADMIN),
+    rule(Post, "/referrals/{id}/late", REFERRER_OR_ADMIN),
+    rule(Post, "/referrals/{id}/late/answer", CHAIR),
+    rule(Post, "/referrals/{id}/move", PANEL_ADMIN),
+    rule(Post, "/referrals/{id}/withdraw", REFERRER_OR_ADMIN),
     // The audit log (SPEC §8: the auditor sees the audit log)
     rule(Get, "/audit", AUDITOR),
     rule(Get, "/api/v1/audit", AUDITOR),

@@ -53,6 +53,20 @@ impl Routes {
         self
     }
 
+    /// A POST route whose body is limited by its handler while it streams
+    /// (uploads), instead of by the application-wide body limit.
+    pub fn post_streamed<H, T>(self, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add(
+            Verb::Post,
+            path,
+            routing::post(handler).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+    }
+
     pub fn merge(mut self, other: Routes) -> Self {
         self.router = self.router.merge(other.router);
         self.registered.extend(other.registered);

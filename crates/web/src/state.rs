@@ -14,6 +14,10 @@ pub struct WebConfig {
     pub session: SessionLimits,
     /// Largest form or JSON body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Where files live (attachments under `attachments/`).
+    pub data_dir: std::path::PathBuf,
+    /// Upload limits for evidence files.
+    pub attachments: jp_store::attachments::Limits,
 }
 
 impl Default for WebConfig {
@@ -23,6 +27,8 @@ impl Default for WebConfig {
             lockout: LockoutPolicy::default(),
             session: SessionLimits::default(),
             max_body_bytes: 1024 * 1024,
+            data_dir: std::env::temp_dir().join("jointpanel-data"),
+            attachments: jp_store::attachments::Limits::default(),
         }
     }
 }

@@ -1,0 +1,64 @@
+//! Which meeting a submitted referral goes to (SPEC §3): the next meeting of
+//! its panel whose submission deadline (§2, working days from the calendar)
+//! has not passed; earlier meetings only as late items the chair agrees.
+
+use chrono::NaiveDate;
+use jp_store::db::{Conn, DbResult, Tx};
+use jp_store::meetings::{self, Meeting};
+use jp_store::reference::panels::Panel;
+use jp_store::{Actor, ChangeError};
+
+/// How many months of cadence dates are kept scheduled ahead.
+const HORIZON_MONTHS: u32 = 4;
+
+/// The submission deadline of a meeting of `panel` on `date`.
+pub fn submission_deadline(
+    _conn: &mut Conn,
+    panel: &Panel,
+    date: NaiveDate,
+) -> DbResult<NaiveDate> {
+    // MERGE-CALENDAR: weekends only until the calendar branch lands.
+    let mut d = date;
+    let mut n = panel.rules.submission_deadline_days;
+    while n > 0 {
+        d = d.pred_opt().unwrap_or(d);
+        if chrono::Datelike::weekday(&d).number_from_monday() <= 5 {
+            n -= 1;
+        }
+    }
+    Ok(d)
+}
+
+/// A meeting with its submission deadline.
+#[derive(Debug, Clone)]
+pub struct Bookable {
+    pub meeting: Meeting,
+    pub deadline: NaiveDate,
+}
+
+impl Bookable {
+    pub fn late(&self, today: NaiveDate) -> bool {
+        today > self.deadline
+    }
+}
+
+/// The panel's coming meetings (scheduling the cadence ahead first), each with its deadline.
+pub fn coming(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    panel: &Panel,
+    today: NaiveDate,
+) -> Result<Vec<Bookable>, ChangeError> {
+    meetings::ensure_scheduled(tx, actor, panel, today, HORIZON_MONTHS)?;
+    let mut out = Vec::new();
+    for meeting in meetings::upcoming(tx, panel.id, today)? {
+        let deadline = submission_deadline(tx, panel, meeting.date)?;
+        out.push(Bookable { meeting, deadline });
+    }
+    Ok(out)
+}
+
+/// The first coming meeting whose deadline has not passed.
+pub fn next_on_time(coming: &[Bookable], today: NaiveDate) -> Option<&Bookable> {
+    coming.iter().find(|b| !b.late(today))
+}

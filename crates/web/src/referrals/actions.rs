@@ -1,0 +1,294 @@
+//! The lifecycle's moves from the referral page: send for approval, approve
+//! or return, submit and book, late items, moving, withdrawing.
+
+use super::{gaps, load, show_page, today};
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::forms::{Errors, Form, Id, version};
+use crate::routes::Routes;
+use crate::state::AppState;
+use axum::Extension;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use jp_domain::text;
+use jp_store::referrals::{self, Referral, Sight};
+use jp_store::{ChangeError, meetings};
+
+pub fn routes() -> Routes {
+    Routes::default()
+        .post("/referrals/{id}/send", send)
+        .post("/referrals/{id}/approval", approval)
+        .post("/referrals/{id}/submit", submit)
+        .post("/referrals/{id}/late", request_late)
+        .post("/referrals/{id}/late/answer", answer_late)
+        .post("/referrals/{id}/move", move_to)
+        .post("/referrals/{id}/withdraw", withdraw)
+}
+
+/// Runs a move in one transaction: a refusal comes back as an error on the
+/// referral page (422), a stale version as a conflict (409); success redirects.
+async fn run<F>(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    field: &str,
+    f: F,
+) -> Result<Response, AppError>
+where
+    F: FnOnce(&mut jp_store::db::Tx<'_>, &jp_store::Actor) -> Result<Referral, ChangeError>
+        + Send
+        + 'static,
+{
+    let actor = p.actor();
+    let result = state
+        .db(move |c| {
+            let mut tx = c.begin()?;
+            match f(&mut tx, &actor) {
+                Ok(r) => {
+                    tx.commit()?;
+                    Ok(Ok(r))
+                }
+                Err(ChangeError::Invalid(m) | ChangeError::Duplicate(m)) => Ok(Err(m)),
+                Err(ChangeError::Conflict { .. }) => Err(AppError::Conflict(
+                    "Someone else changed this referral after you opened it. Go back to the referral to see where it is now.".into(),
+                )),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await?;
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/referrals/{id}")).into_response()),
+        Err(m) => {
+            let mut e = Errors::default();
+            e.add(field, m);
+            show_page(state, p, id, e, false).await
+        }
+    }
+}
+
+async fn send(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+    form: Form,
+) -> Result<Response, AppError> {
+    let v = version(&form)?;
+    let l = load(&state, &p, id, Sight::Full).await?;
+    if l.r.referrer_id != p.user.id {
+        return Err(AppError::Forbidden);
+    }
+    let missing = gaps(&l);
+    if !missing.is_empty() {
+        let mut e = Errors::default();
+        for (_, m) in &missing {
+            e.add("send", m.clone());
+        }
+        return show_page(&state, &p, id, e, true).await;
+    }
+    run(&state, &p, id, "send", move |tx, actor| {
+        referrals::send_for_approval(tx, actor, id, v)
+    })
+    .await
+}
+
+async fn approval(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+    form: Form,
+) -> Result<Response, AppError> {
+    let v = version(&form)?;
+    let decision = form.get("decision");
+    let approve = match decision {
+        "approve" => true,
+        "return" => false,
+        _ => {
+            let mut e = Errors::default();
+            e.add(
+                "decision",
+                "Select whether you approve the referral or return it for changes",
+            );
+            return show_page(&state, &p, id, e, false).await;
+        }
+    };
+    let comments = match text::optional(form.get("comments"), "your comments", 5_000) {
+        Ok(c) => c.unwrap_or_default(),
+        Err(m) => {
+            let mut e = Errors::default();
+            e.add("comments", m);
+            return show_page(&state, &p, id, e, false).await;
+        }
+    };
+    let l = load(&state, &p, id, Sight::Full).await?;
+    if l.r.referrer_id == p.user.id {
+        // A security event: recorded in its own transaction, the change refused.
+        let actor = p.actor();
+        state
+            .db(move |c| {
+                let mut tx = c.begin()?;
+                jp_store::audit::record(
+                    &mut tx,
+                    &actor,
+                    "referral.self-approval-refused",
+                    "referral",
+                    Some(id.to_string()),
+                    serde_json::json!({}),
+                )?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await?;
+        let mut e = Errors::default();
+        e.add("decision", "You cannot approve or return your own referral: a service manager or panel member must do it");
+        return show_page(&state, &p, id, e, false).await;
+    }
+    let approver = p.user.clone();
+    run(
+        &state,
+        &p,
+        id,
+        if approve { "decision" } else { "comments" },
+        move |tx, actor| {
+            referrals::decide_approval(tx, actor, &approver, id, v, approve, &comments)
+        },
+    )
+    .await
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+    form: Form,
+) -> Result<Response, AppError> {
+    let v = version(&form)?;
+    let l = load(&state, &p, id, Sight::Full).await?;
+    if l.r.referrer_id != p.user.id && !p.user.has(jp_domain::Role::Administrator) {
+        return Err(AppError::Forbidden);
+    }
+    let panel = l.panel.clone();
+    run(&state, &p, id, "submit", move |tx, actor| {
+        let coming = crate::booking::coming(tx, actor, &panel, today())?;
+        let Some(next) = crate::booking::next_on_time(&coming, today()) else {
+            return Err(ChangeError::Invalid("There is no meeting of this panel with an open submission deadline yet; ask the panel administrator".into()));
+        };
+        let meeting = next.meeting.clone();
+        referrals::submit_and_book(tx, actor, id, v, &meeting)
+    })
+    .await
+}
+
+/// Finds a meeting chosen on the page, checking it is still to come.
+fn chosen_meeting(
+    tx: &mut jp_store::db::Tx<'_>,
+    raw: &str,
+) -> Result<meetings::Meeting, ChangeError> {
+    let id = crate::admin::chosen_id(raw)
+        .ok_or_else(|| ChangeError::Invalid("Select a meeting".into()))?;
+    let m =
+        meetings::get(tx, id)?.ok_or_else(|| ChangeError::Invalid("Select a meeting".into()))?;
+    if m.date < today() {
+        return Err(ChangeError::Invalid(
+            "That meeting has already taken place".into(),
+        ));
+    }
+    Ok(m)
+}
+
+async fn request_late(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+    form: Form,
+) -> Result<Response, AppError> {
+    let v = version(&form)?;
+    let l = load(&state, &p, id, Sight::Full).await?;
+    if l.r.referrer_id != p.user.id && !p.user.has(jp_domain::Role::Administrator) {
+        return Err(AppError::Forbidden);
+    }
+    let reason = match text::required(
+        form.get("late_reason"),
+        "why the referral cannot wait for the next meeting",
+        2_000,
+    ) {
+        Ok(r) => r,
+        Err(m) => {
+            let mut e = Errors::default();
+            e.add("late_reason", m);
+            return show_page(&state, &p, id, e, false).await;
+        }
+    };
+    let raw = form.get("late_meeting_id").to_owned();
+    let panel = l.panel.clone();
+    run(&state, &p, id, "late_meeting_id", move |tx, actor| {
+        let m = chosen_meeting(tx, &raw)?;
+        let deadline = crate::booking::submission_deadline(tx, &panel, m.date)?;
+        if today() <= deadline {
+            return Err(ChangeError::Invalid("That meeting's deadline has not passed: ask the administrator to move the referral instead".into()));
+        }
+        referrals::request_late(tx, actor, id, v, &m, &reason)
+    })
+    .await
+}
+
+async fn answer_late(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+    form: Form,
+) -> Result<Response, AppError> {
+    let v = version(&form)?;
+    load(&state, &p, id, Sight::Full).await?;
+    let agree = match form.get("answer") {
+        "agree" => true,
+        "refuse" => false,
+        _ => {
+            let mut e = Errors::default();
+            e.add(
+                "answer",
+                "Select whether you agree to take the referral as a late item",
+            );
+            return show_page(&state, &p, id, e, false).await;
+        }
+    };
+    let chair = p.user.clone();
+    run(&state, &p, id, "answer", move |tx, actor| {
+        referrals::answer_late(tx, actor, &chair, id, v, agree)
+    })
+    .await
+}
+
+async fn move_to(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+    form: Form,
+) -> Result<Response, AppError> {
+    let v = version(&form)?;
+    let l = load(&state, &p, id, Sight::Full).await?;
+    let raw = form.get("meeting_id").to_owned();
+    let panel = l.panel.clone();
+    run(&state, &p, id, "meeting_id", move |tx, actor| {
+        let m = chosen_meeting(tx, &raw)?;
+        let deadline = crate::booking::submission_deadline(tx, &panel, m.date)?;
+        referrals::move_to(tx, actor, id, v, &m, today() > deadline)
+    })
+    .await
+}
+
+async fn withdraw(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+    form: Form,
+) -> Result<Response, AppError> {
+    let v = version(&form)?;
+    let l = load(&state, &p, id, Sight::Full).await?;
+    if l.r.referrer_id != p.user.id && !p.user.has(jp_domain::Role::Administrator) {
+        return Err(AppError::Forbidden);
+    }
+    run(&state, &p, id, "withdraw", move |tx, actor| {
+        referrals::withdraw(tx, actor, id, v)
+    })
+    .await
+}

@@ -1,0 +1,314 @@
+//! Evidence files: upload (streamed, limited, checked by content), list,
+//! remove, and download (only to people who may see the referral; audited).
+
+use super::sections::load_editable;
+use super::{Loaded, load};
+use crate::auth::{Principal, Via};
+use crate::error::AppError;
+use crate::forms::{Errors, Form, Id, constant_time_eq};
+use crate::pages::{PageCtx, render};
+use crate::routes::Routes;
+use crate::state::AppState;
+use askama::Template;
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use jp_store::ChangeError;
+use jp_store::attachments::{self, Blobs, Refusal, human_size, sanitise_name};
+use jp_store::referrals::Sight;
+
+pub fn routes() -> Routes {
+    Routes::default()
+        .get("/referrals/{id}/evidence", page)
+        .post_streamed("/referrals/{id}/evidence", upload)
+        .post("/referrals/{id}/evidence/remove", remove)
+        .get("/attachments/{id}", download)
+}
+
+#[derive(Template)]
+#[template(path = "referrals/evidence.html")]
+struct EvidencePage {
+    page: PageCtx,
+    l: Loaded,
+    errors: Errors,
+    limit: String,
+}
+
+async fn respond(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    errors: Errors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let l = load_editable(state, p, id).await?;
+    let mut res = render(&EvidencePage {
+        page: PageCtx::new(p, "Evidence", "/referrals").with_errors(&errors),
+        l,
+        errors,
+        limit: human_size(state.config.attachments.max_bytes),
+    });
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+async fn page(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+) -> Result<Response, AppError> {
+    respond(&state, &p, id, Errors::default(), StatusCode::OK).await
+}
+
+fn refused(field: &str, m: impl Into<String>) -> Errors {
+    let mut e = Errors::default();
+    e.add(field, m);
+    e
+}
+
+/// Receives `_csrf` then `file` as multipart/form-data. The body limit is
+/// lifted for this route and enforced while streaming instead.
+async fn upload(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
+    let Via::Session { csrf_token, .. } = &p.via else {
+        return Err(AppError::Csrf("uploads need a signed-in browser session"));
+    };
+    load_editable(&state, &p, id).await?;
+    let limits = state.config.attachments;
+    let blobs = Blobs::new(state.config.data_dir.join("attachments"));
+    let mut csrf_ok = false;
+    let mut stored = None;
+    let mut name = String::new();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => {
+                return Err(AppError::BadRequest(
+                    "The upload was interrupted or malformed; try again".into(),
+                ));
+            }
+        };
+        match field.name() {
+            Some("_csrf") => {
+                let sent = field.text().await.unwrap_or_default();
+                csrf_ok = !sent.is_empty() && constant_time_eq(&sent, csrf_token);
+            }
+            Some("file") if csrf_ok => {
+                name = field.file_name().unwrap_or("").to_owned();
+                if name.is_empty() {
+                    return respond(
+                        &state,
+                        &p,
+                        id,
+                        refused("file", "Select a file"),
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await;
+                }
+                let mut up = blobs
+                    .upload(limits)
+                    .map_err(|_| AppError::Internal("cannot create the upload folder".into()))?;
+                let mut field = field;
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) => {
+                            if let Err(r) = up.write(&chunk) {
+                                let status = if matches!(r, Refusal::TooLarge(_)) {
+                                    StatusCode::PAYLOAD_TOO_LARGE
+                                } else {
+                                    StatusCode::UNPROCESSABLE_ENTITY
+                                };
+                                return respond(
+                                    &state,
+                                    &p,
+                                    id,
+                                    refused("file", r.to_string()),
+                                    status,
+                                )
+                                .await;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(_) => {
+                            return Err(AppError::BadRequest(
+                                "The upload was interrupted; try again".into(),
+                            ));
+                        }
+                    }
+                }
+                let blobs2 = blobs.clone();
+                let checked =
+                    tokio::task::spawn_blocking(move || up.finish().and_then(|c| blobs2.keep(c)))
+                        .await
+                        .map_err(|e| AppError::Internal(format!("upload check failed: {e}")))?;
+                match checked {
+                    Ok(s) => stored = Some(s),
+                    Err(r) => {
+                        // A refused file is a security-relevant event: record what was refused.
+                        let actor = p.actor();
+                        let reason = r.to_string();
+                        state
+                            .db(move |c| {
+                                let mut tx = c.begin()?;
+                                jp_store::audit::record(
+                                    &mut tx,
+                                    &actor,
+                                    "attachment.refused",
+                                    "referral",
+                                    Some(id.to_string()),
+                                    serde_json::json!({"reason": reason}),
+                                )?;
+                                tx.commit()?;
+                                Ok(())
+                            })
+                            .await?;
+                        return respond(
+                            &state,
+                            &p,
+                            id,
+                            refused("file", r.to_string()),
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                        )
+                        .await;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if !csrf_ok {
+        return Err(AppError::Csrf(
+            "the form's security token is missing or wrong",
+        ));
+    }
+    let Some(stored) = stored else {
+        return respond(
+            &state,
+            &p,
+            id,
+            refused("file", "Select a file"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let clean = sanitise_name(&name, stored.kind);
+    let actor = p.actor();
+    let uploader = p.user.id;
+    let outcome = state
+        .db(move |c| {
+            let mut tx = c.begin()?;
+            match attachments::add(&mut tx, &actor, id, uploader, &clean, &stored) {
+                Ok(_) => {
+                    tx.commit()?;
+                    Ok(None)
+                }
+                Err(ChangeError::Invalid(m)) => Ok(Some(m)),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await?;
+    match outcome {
+        None => Ok(Redirect::to(&format!("/referrals/{id}/evidence")).into_response()),
+        Some(m) => {
+            respond(
+                &state,
+                &p,
+                id,
+                refused("file", m),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+    form: Form,
+) -> Result<Response, AppError> {
+    load_editable(&state, &p, id).await?;
+    let aid = crate::admin::chosen_id(form.get("attachment_id")).ok_or(AppError::NotFound)?;
+    let actor = p.actor();
+    state
+        .db(move |c| {
+            let mut tx = c.begin()?;
+            attachments::remove(&mut tx, &actor, id, aid)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    Ok(Redirect::to(&format!("/referrals/{id}/evidence")).into_response())
+}
+
+async fn download(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+) -> Result<Response, AppError> {
+    let a = state
+        .db(move |c| attachments::get(c, id)?.ok_or(AppError::NotFound))
+        .await?;
+    // Only people who see the whole referral see its evidence.
+    load(&state, &p, a.referral_id, Sight::Full).await?;
+    let actor = p.actor();
+    let a2 = a.clone();
+    state
+        .db(move |c| {
+            attachments::record_download(c, &actor, &a2)?;
+            Ok(())
+        })
+        .await?;
+    let blobs = Blobs::new(state.config.data_dir.join("attachments"));
+    let sha = a.sha256.clone();
+    let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut f = blobs.open(&sha)?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf)?;
+        Ok(buf)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("download failed: {e}")))?
+    .map_err(|e| AppError::Internal(format!("attachment {} is missing from storage: {e}", a.id)))?;
+    let mut res = Body::from(bytes).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&a.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    let ascii: String = a
+        .file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                if c == '"' { '_' } else { c }
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        crate::forms::url_encode(&a.file_name)
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
