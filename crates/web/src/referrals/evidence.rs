@@ -62,6 +62,34 @@ async fn page(
     respond(&state, &p, id, Errors::default(), StatusCode::OK).await
 }
 
+/// A refused file is a security-relevant event: records what was refused and why
+/// (in its own transaction: nothing else changes).
+async fn record_refusal(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    r: &Refusal,
+    name: &str,
+) -> Result<(), AppError> {
+    let actor = p.actor();
+    let details = serde_json::json!({"reason": r.to_string(), "file_name": name.chars().filter(|c| !c.is_control()).take(200).collect::<String>()});
+    state
+        .db(move |c| {
+            let mut tx = c.begin()?;
+            jp_store::audit::record(
+                &mut tx,
+                &actor,
+                "attachment.refused",
+                "referral",
+                Some(id.to_string()),
+                details,
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+}
+
 fn refused(field: &str, m: impl Into<String>) -> Errors {
     let mut e = Errors::default();
     e.add(field, m);
@@ -120,6 +148,7 @@ async fn upload(
                     match field.chunk().await {
                         Ok(Some(chunk)) => {
                             if let Err(r) = up.write(&chunk) {
+                                record_refusal(&state, &p, id, &r, &name).await?;
                                 let status = if matches!(r, Refusal::TooLarge(_)) {
                                     StatusCode::PAYLOAD_TOO_LARGE
                                 } else {
@@ -151,24 +180,7 @@ async fn upload(
                 match checked {
                     Ok(s) => stored = Some(s),
                     Err(r) => {
-                        // A refused file is a security-relevant event: record what was refused.
-                        let actor = p.actor();
-                        let reason = r.to_string();
-                        state
-                            .db(move |c| {
-                                let mut tx = c.begin()?;
-                                jp_store::audit::record(
-                                    &mut tx,
-                                    &actor,
-                                    "attachment.refused",
-                                    "referral",
-                                    Some(id.to_string()),
-                                    serde_json::json!({"reason": reason}),
-                                )?;
-                                tx.commit()?;
-                                Ok(())
-                            })
-                            .await?;
+                        record_refusal(&state, &p, id, &r, &name).await?;
                         return respond(
                             &state,
                             &p,

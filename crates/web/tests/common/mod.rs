@@ -31,8 +31,13 @@ impl TestApp {
     }
 
     pub fn new(db: TestDb) -> TestApp {
+        TestApp::with_config(db, jp_web::WebConfig::default())
+    }
+
+    /// The app with its own configuration (upload limits, data directory).
+    pub fn with_config(db: TestDb, config: jp_web::WebConfig) -> TestApp {
         blocking(|| demo::load(&mut db.store.conn().unwrap()).unwrap());
-        let state = jp_web::AppState::new(db.store.clone(), jp_web::WebConfig::default());
+        let state = jp_web::AppState::new(db.store.clone(), config);
         TestApp {
             router: jp_web::app(state),
             db,
@@ -128,4 +133,33 @@ pub fn run_async<F: std::future::Future<Output = ()>>(f: F) {
         .build()
         .unwrap();
     rt.block_on(f);
+}
+
+/// A multipart/form-data upload of one file with the form's CSRF token.
+pub fn post_file(path: &str, login: &Login, file_name: &str, bytes: &[u8]) -> Request<Body> {
+    let boundary = "jp-test-boundary-7d1e";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{}\r\n",
+            login.csrf
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    Request::post(path)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header(header::COOKIE, &login.cookie)
+        .body(Body::from(body))
+        .unwrap()
 }
