@@ -84,6 +84,43 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The working-day calendar (bank holidays, closure days, deadlines)
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CalendarCommand {
+    /// Print the date N working days after DATE (N negative: before), as YYYY-MM-DD
+    Shift {
+        /// A date like 2027-03-09
+        date: String,
+        /// Working days to move (negative: back)
+        #[arg(allow_negative_numbers = true)]
+        n: i32,
+        #[arg(long, default_value = "england-and-wales")]
+        region: String,
+    },
+    /// Print a meeting's deadlines as JSON
+    Deadlines {
+        /// The meeting's date, like 2027-03-09
+        #[arg(long)]
+        meeting: String,
+        /// The panel whose rules and region apply (default: the seed's Joint Funding Panel rules)
+        #[arg(long)]
+        panel: Option<String>,
+    },
+    /// Load an official bank holiday list (GOV.UK's bank-holidays.json, or a CSV
+    /// with the header date,title or region,date,title); it replaces the rules
+    /// for the years it covers
+    Load {
+        file: PathBuf,
+        /// The region of a date,title CSV
+        #[arg(long, default_value = "england-and-wales")]
+        region: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -184,6 +221,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{token}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Calendar { command } => calendar(&g, command),
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
@@ -342,4 +380,95 @@ fn demo_users_present(c: &mut jp_store::db::Conn) -> bool {
             .and_then(|e| accounts::find_by_email(c, &e).ok().flatten())
             .is_some()
     })
+}
+
+fn parse_date(raw: &str) -> anyhow::Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .with_context(|| format!("{raw:?} is not a date like 2027-03-09"))
+}
+
+fn parse_region(raw: &str) -> anyhow::Result<jp_domain::Region> {
+    jp_domain::Region::parse(raw).with_context(|| {
+        format!("unknown region {raw:?}: use england-and-wales, scotland or northern-ireland")
+    })
+}
+
+fn calendar(g: &Global, command: CalendarCommand) -> anyhow::Result<ExitCode> {
+    use jp_domain::calendar::{self, Deadlines};
+    use jp_store::calendar as stored;
+    match command {
+        CalendarCommand::Shift { date, n, region } => {
+            let (date, region) = (parse_date(&date)?, parse_region(&region)?);
+            let store = open(g)?;
+            let cal = stored::for_region(&mut store.conn()?, region)?;
+            println!("{}", cal.shift(date, n));
+        }
+        CalendarCommand::Deadlines { meeting, panel } => {
+            let meeting = parse_date(&meeting)?;
+            let store = open(g)?;
+            let mut c = store.conn()?;
+            let rules = match panel {
+                Some(slug) => {
+                    let Some(p) = jp_store::reference::panels::by_slug(&mut c, &slug)? else {
+                        bail!("there is no panel {slug:?}")
+                    };
+                    p.rules
+                }
+                None => jp_domain::PanelRules::joint_funding_default(),
+            };
+            let cal = stored::for_region(&mut c, rules.region)?;
+            let d = Deadlines::for_meeting(&cal, &rules, meeting);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "meeting": d.meeting,
+                    "region": rules.region.slug(),
+                    "submission_deadline": d.submission_deadline,
+                    "papers_due": d.papers_due,
+                    "letter_due": d.letter_due,
+                    "minutes_due": d.minutes_due,
+                    "absent_agency_response_due": d.absent_agency_response_due,
+                }))?
+            );
+        }
+        CalendarCommand::Load { file, region } => {
+            let region = parse_region(&region)?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let lists = if text.trim_start().starts_with('{') {
+                calendar::parse_govuk_json(&text)
+            } else {
+                calendar::parse_csv(&text, region)
+            }
+            .map_err(anyhow::Error::msg)?;
+            let store = open(g)?;
+            let mut c = store.conn()?;
+            let mut tx = c.begin()?;
+            let source = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut loaded = Vec::new();
+            for (region, days) in &lists {
+                let years = stored::load_list(
+                    &mut tx,
+                    &Actor::system("command line"),
+                    *region,
+                    days,
+                    &source,
+                )?;
+                loaded.push(format!(
+                    "{}: {} days in {:?}",
+                    region.label(),
+                    days.len(),
+                    years
+                ));
+            }
+            tx.commit()?;
+            for l in loaded {
+                println!("Loaded {l}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

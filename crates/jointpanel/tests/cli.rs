@@ -136,3 +136,124 @@ fn scripts_can_migrate_create_people_and_tokens_and_verify_the_audit_chain_on_po
             .unwrap();
     });
 }
+
+#[test]
+fn calendar_shift_and_deadlines_as_the_spec_prints_them() {
+    let db = jp_store::testing::sqlite();
+    let run = |args: &[&str]| jointpanel(&db.url, args, None);
+    assert!(run(&["demo"]).status.success());
+    // Friday 24 December 2021, one working day on: Monday 27 and Tuesday 28 are substitute days.
+    let o = run(&["calendar", "shift", "2021-12-24", "1"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "2021-12-29",
+        "{}",
+        text(&o)
+    );
+    let o = run(&["calendar", "shift", "2021-12-29", "-1"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "2021-12-24",
+        "{}",
+        text(&o)
+    );
+    // Scotland: 2 January 2023 (Monday) is a holiday, and so is 3 January (New Year substitute).
+    let o = run(&[
+        "calendar",
+        "shift",
+        "2022-12-30",
+        "1",
+        "--region",
+        "scotland",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "2023-01-04",
+        "{}",
+        text(&o)
+    );
+    let o = run(&[
+        "calendar",
+        "shift",
+        "2022-12-30",
+        "1",
+        "--region",
+        "england-and-wales",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "2023-01-03",
+        "{}",
+        text(&o)
+    );
+
+    let o = run(&[
+        "calendar",
+        "deadlines",
+        "--meeting",
+        "2023-04-11",
+        "--panel",
+        "joint-funding",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["submission_deadline"], "2023-03-29");
+    assert_eq!(v["papers_due"], "2023-03-31");
+    assert_eq!(v["letter_due"], "2023-04-14");
+    assert_eq!(v["minutes_due"], "2023-04-14");
+    assert_eq!(v["absent_agency_response_due"], "2023-04-14");
+
+    // Bad input: a clear message and a non-zero exit.
+    let o = run(&["calendar", "shift", "2021-02-30", "1"]);
+    assert!(
+        !o.status.success() && text(&o).contains("is not a date"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&["calendar", "shift", "2021-02-03", "1", "--region", "wales"]);
+    assert!(
+        !o.status.success() && text(&o).contains("unknown region"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&[
+        "calendar",
+        "deadlines",
+        "--meeting",
+        "2023-04-11",
+        "--panel",
+        "no-such-panel",
+    ]);
+    assert!(
+        !o.status.success() && text(&o).contains("no panel"),
+        "{}",
+        text(&o)
+    );
+
+    // A loaded list changes the answer for its year.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("extra.csv");
+    std::fs::write(&file, "date,title\n2031-06-13,A one-off day\n").unwrap();
+    let o = run(&[
+        "calendar",
+        "load",
+        file.to_str().unwrap(),
+        "--region",
+        "scotland",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&[
+        "calendar",
+        "shift",
+        "2031-06-12",
+        "1",
+        "--region",
+        "scotland",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "2031-06-16",
+        "{}",
+        text(&o)
+    );
+}

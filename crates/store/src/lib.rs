@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod attachments;
 pub mod audit;
+pub mod calendar;
 pub mod children;
 pub mod db;
 pub mod demo;
@@ -83,6 +84,12 @@ impl Store {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| DbError::Other(format!("cannot create {}: {e}", dir.display())))?;
+            }
+            // Switch the file to WAL once, before the pool opens its connections
+            // together (switching needs the file to itself; it persists).
+            {
+                let manager = SqliteManager { path: path.clone() };
+                r2d2::ManageConnection::connect(&manager)?;
             }
             let pool = r2d2::Pool::builder()
                 .max_size(8)

@@ -25,6 +25,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_referrals.sql"),
         postgres: include_str!("../migrations/postgres/0004_referrals.sql"),
     },
+    Migration {
+        version: 5,
+        name: "calendar",
+        sqlite: include_str!("../migrations/sqlite/0005_calendar.sql"),
+        postgres: include_str!("../migrations/postgres/0005_calendar.sql"),
+    },
 ];
 
 const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"

@@ -285,3 +285,63 @@ on_both_backends! {
         assert_eq!(ms.iter().filter(|m| m.is_chair).map(|m| m.id).collect::<Vec<_>>(), vec![other.id]);
     }
 }
+
+on_both_backends! {
+    fn a_loaded_bank_holiday_list_replaces_its_years_and_closures_count(db) {
+        use jp_domain::calendar::Holiday;
+        use jp_domain::Region;
+        use jp_store::calendar;
+        let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let mut c = conn(db);
+        let before = calendar::for_region(&mut c, Region::Scotland).unwrap();
+        assert!(!before.is_working_day(d(2031, 1, 2)));
+        // A 2031 list that (hypothetically) drops 2 January and adds a one-off day.
+        let list = vec![
+            Holiday { date: d(2031, 1, 1), title: "New Year’s Day".into() },
+            Holiday { date: d(2031, 6, 13), title: "A one-off day".into() },
+        ];
+        let mut tx = c.begin().unwrap();
+        assert_eq!(calendar::load_list(&mut tx, &admin(), Region::Scotland, &list, "test.json").unwrap(), vec![2031]);
+        tx.commit().unwrap();
+        let cal = calendar::for_region(&mut c, Region::Scotland).unwrap();
+        assert!(cal.is_working_day(d(2031, 1, 2)));
+        assert!(!cal.is_working_day(d(2031, 6, 13)));
+        assert!(!cal.is_working_day(d(2030, 1, 2)), "other years keep the rules");
+        assert!(calendar::for_region(&mut c, Region::EnglandAndWales).unwrap().is_working_day(d(2031, 6, 13)));
+        let lists = calendar::loaded_lists(&mut c).unwrap();
+        assert_eq!((lists.len(), lists[0].days, lists[0].year), (1, 2, 2031));
+
+        // Loading the same year again replaces it, not adds to it.
+        let mut tx = c.begin().unwrap();
+        calendar::load_list(&mut tx, &admin(), Region::Scotland, &list[..1], "again.csv").unwrap();
+        tx.commit().unwrap();
+        assert!(calendar::for_region(&mut c, Region::Scotland).unwrap().is_working_day(d(2031, 6, 13)));
+
+        // A list naming a day twice is refused whole.
+        let twice = vec![list[1].clone(), list[1].clone()];
+        let mut tx = c.begin().unwrap();
+        assert!(matches!(calendar::load_list(&mut tx, &admin(), Region::Scotland, &twice, "bad.csv"), Err(ChangeError::Invalid(_))));
+        drop(tx);
+        assert_eq!(calendar::loaded_lists(&mut c).unwrap()[0].source, "again.csv");
+
+        let mut tx = c.begin().unwrap();
+        let id = calendar::add_closure(&mut tx, &admin(), d(2031, 12, 29), "Offices closed between Christmas and New Year").unwrap();
+        tx.commit().unwrap();
+        let mut tx = c.begin().unwrap();
+        assert!(matches!(calendar::add_closure(&mut tx, &admin(), d(2031, 12, 29), "again"), Err(ChangeError::Duplicate(_))));
+        drop(tx);
+        let cal = calendar::for_region(&mut c, Region::EnglandAndWales).unwrap();
+        assert!(!cal.is_working_day(d(2031, 12, 29)));
+        let mut tx = c.begin().unwrap();
+        calendar::remove_closure(&mut tx, &admin(), id).unwrap();
+        calendar::unload_year(&mut tx, &admin(), Region::Scotland, 2031).unwrap();
+        tx.commit().unwrap();
+        let cal = calendar::for_region(&mut c, Region::Scotland).unwrap();
+        assert!(!cal.is_working_day(d(2031, 1, 2)) && cal.is_working_day(d(2031, 12, 29)));
+        let actions: Vec<String> = audit::list(&mut c, &Default::default(), 1000).unwrap().into_iter().map(|e| e.action).collect();
+        for a in ["calendar.list-loaded", "calendar.closure-added", "calendar.closure-removed", "calendar.list-removed"] {
+            assert!(actions.iter().any(|x| x == a), "{a} audited");
+        }
+        assert!(matches!(audit::verify(&mut c).unwrap(), Verdict::Intact { .. }));
+    }
+}

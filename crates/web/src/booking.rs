@@ -3,6 +3,7 @@
 //! has not passed; earlier meetings only as late items the chair agrees.
 
 use chrono::NaiveDate;
+use jp_domain::calendar::Deadlines;
 use jp_store::db::{Conn, DbResult, Tx};
 use jp_store::meetings::{self, Meeting};
 use jp_store::reference::panels::Panel;
@@ -11,22 +12,16 @@ use jp_store::{Actor, ChangeError};
 /// How many months of cadence dates are kept scheduled ahead.
 const HORIZON_MONTHS: u32 = 4;
 
-/// The submission deadline of a meeting of `panel` on `date`.
-pub fn submission_deadline(
-    _conn: &mut Conn,
-    panel: &Panel,
-    date: NaiveDate,
-) -> DbResult<NaiveDate> {
-    // MERGE-CALENDAR: weekends only until the calendar branch lands.
-    let mut d = date;
-    let mut n = panel.rules.submission_deadline_days;
-    while n > 0 {
-        d = d.pred_opt().unwrap_or(d);
-        if chrono::Datelike::weekday(&d).number_from_monday() <= 5 {
-            n -= 1;
-        }
-    }
-    Ok(d)
+/// The submission deadline of a meeting of `panel` on `date`: the panel's
+/// number of working days before it, from the panel region's calendar.
+pub fn submission_deadline(conn: &mut Conn, panel: &Panel, date: NaiveDate) -> DbResult<NaiveDate> {
+    Ok(deadlines(conn, panel, date)?.submission_deadline)
+}
+
+/// All §2 deadlines of a meeting of `panel` on `date`.
+pub fn deadlines(conn: &mut Conn, panel: &Panel, date: NaiveDate) -> DbResult<Deadlines> {
+    let cal = jp_store::calendar::for_region(conn, panel.rules.region)?;
+    Ok(Deadlines::for_meeting(&cal, &panel.rules, date))
 }
 
 /// A meeting with its submission deadline.

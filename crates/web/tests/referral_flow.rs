@@ -336,7 +336,9 @@ fn a_referral_goes_from_the_register_to_a_booked_meeting() {
             blocking(|| {
                 let mut c = app.db.store.conn().unwrap();
                 let email = jp_domain::Email::parse("referrer@northmoor.example").unwrap();
-                let me = jp_store::accounts::find_by_email(&mut c, &email).unwrap().unwrap();
+                let me = jp_store::accounts::find_by_email(&mut c, &email)
+                    .unwrap()
+                    .unwrap();
                 c.execute(
                     "INSERT INTO user_roles (user_id, role) VALUES ($1, $2)",
                     &jp_store::params![me.id, Role::Approver.slug()],
