@@ -60,3 +60,33 @@ mod tests {
         assert!(required("a\u{0}b", "a name", 10).is_err());
     }
 }
+
+/// A date typed as day, month and year boxes (GOV.UK date input), with a
+/// message naming `what` when it is missing or not a real date.
+pub fn civil_date(
+    day: &str,
+    month: &str,
+    year: &str,
+    what: &str,
+) -> Result<chrono::NaiveDate, String> {
+    let (d, m, y) = (day.trim(), month.trim(), year.trim());
+    if d.is_empty() && m.is_empty() && y.is_empty() {
+        return Err(format!("Enter {what}"));
+    }
+    let parsed = (|| {
+        let y: i32 = y.parse().ok()?;
+        if !(1900..=2100).contains(&y) {
+            return None;
+        }
+        chrono::NaiveDate::from_ymd_opt(y, m.parse().ok()?, d.parse().ok()?)
+    })();
+    parsed.ok_or_else(|| format!("{} must be a real date, like 27 3 2027", capitalise(what)))
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}

@@ -113,6 +113,34 @@ impl FromRequest<AppState> for Form {
     }
 }
 
+/// A multipart upload from a page. Its CSRF token is a field of the body,
+/// checked by the handler as it reads the parts. A request that is not
+/// multipart is checked as an ordinary form (refused without its token) and
+/// then answered 400: it carries no file.
+pub struct Upload(pub axum::extract::Multipart);
+
+impl FromRequest<AppState> for Upload {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+        if !multipart {
+            Form::from_request(req, state).await?;
+            return Err(AppError::BadRequest(
+                "This form sends a file: choose one and send the form again".into(),
+            ));
+        }
+        axum::extract::Multipart::from_request(req, state)
+            .await
+            .map(Upload)
+            .map_err(|e| AppError::BadRequest(format!("The upload could not be read: {e}")))
+    }
+}
+
 /// A JSON request body for the API.
 pub struct ApiJson<T>(pub T);
 

@@ -39,6 +39,8 @@ pub fn navigation(roles: &[Role], path: &str) -> Vec<NavItem> {
     }
     if roles.contains(&Role::SystemAdministrator) {
         items.push(("/admin", "Administration"));
+    } else if roles.contains(&Role::Administrator) {
+        items.push(("/admin/calendar", "Calendar"));
     }
     if roles.contains(&Role::Auditor) {
         items.push(("/audit", "Audit log"));

@@ -1,6 +1,7 @@
 //! System administration: reference data, people and roles (issue 3 §5).
 
 pub mod agencies;
+pub mod calendar;
 pub mod members;
 pub mod organisations;
 pub mod panels;
@@ -25,13 +26,14 @@ pub fn routes() -> Routes {
         .merge(panels::routes())
         .merge(members::routes())
         .merge(users::routes())
+        .merge(calendar::routes())
 }
 
 #[derive(Template)]
 #[template(path = "admin/index.html")]
 struct IndexPage {
     page: PageCtx,
-    counts: [(&'static str, &'static str, i64, &'static str); 4],
+    counts: [(&'static str, &'static str, i64, &'static str); 5],
 }
 
 async fn index(
@@ -46,6 +48,7 @@ async fn index(
                 ("/admin/agencies", "Agencies", n("SELECT COUNT(*) FROM agencies")?, "Services with a seat on a panel; each belongs to one organisation."),
                 ("/admin/panels", "Panels", n("SELECT COUNT(*) FROM panels")?, "Each panel's rules, deadlines, delegated authority, members, deputies and chair."),
                 ("/admin/users", "People and roles", n("SELECT COUNT(*) FROM users")?, "Accounts, roles, agencies and teams; unlock accounts and set passwords."),
+                ("/admin/calendar", "Working-day calendar", n("SELECT COUNT(*) FROM closure_days")?, "Bank holidays by region, official lists loaded for new years, and the offices' closure days (the count)."),
             ])
         })
         .await?;

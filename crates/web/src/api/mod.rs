@@ -3,6 +3,7 @@
 //! a test checks the document and the policy table list the same operations.
 
 pub mod audit;
+pub mod calendar;
 pub mod people;
 pub mod reference;
 
@@ -19,6 +20,7 @@ pub fn routes() -> Routes {
         .merge(people::routes())
         .merge(reference::routes())
         .merge(audit::routes())
+        .merge(calendar::routes())
 }
 
 struct Security;
@@ -53,6 +55,7 @@ impl Modify for Security {
         reference::list_agencies, reference::create_agency, reference::update_agency,
         reference::list_panels, reference::get_panel, reference::panel_members,
         audit::list, audit::verify,
+        calendar::shift, calendar::deadlines, calendar::holidays, calendar::load,
     ),
     components(schemas(Problem, FieldProblem)),
     modifiers(&Security),

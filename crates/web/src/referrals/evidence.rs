@@ -12,7 +12,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::Extension;
 use axum::body::Body;
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use jp_store::ChangeError;
@@ -102,7 +102,7 @@ async fn upload(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     Id(id): Id,
-    mut multipart: Multipart,
+    crate::forms::Upload(mut multipart): crate::forms::Upload,
 ) -> Result<Response, AppError> {
     let Via::Session { csrf_token, .. } = &p.via else {
         return Err(AppError::Csrf("uploads need a signed-in browser session"));
