@@ -81,8 +81,12 @@ pub fn is_weekend(d: NaiveDate) -> bool {
     matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
 }
 
-/// One-off bank holidays: (date, title, regions; empty means every region).
-const ONE_OFF: &[((i32, u32, u32), &str, &[Region])] = &[
+/// A one-off bank holiday: (year, month, day), its title, and its regions
+/// (none listed: every region).
+type OneOff = ((i32, u32, u32), &'static str, &'static [Region]);
+
+/// The one-off bank holidays since 2000.
+const ONE_OFF: &[OneOff] = &[
     ((2002, 6, 3), "Golden Jubilee bank holiday", &[]),
     ((2011, 4, 29), "Royal wedding", &[]),
     ((2012, 6, 5), "Queen’s Diamond Jubilee", &[]),

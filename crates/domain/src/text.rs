@@ -44,23 +44,6 @@ fn bounded<'a>(s: &'a str, what: &str, max: usize) -> Result<&'a str, String> {
     Ok(s)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn required_text_is_trimmed_and_bounded() {
-        assert_eq!(required("  Northmoor ", "a name", 10).unwrap(), "Northmoor");
-        assert_eq!(required("  ", "a name", 10).unwrap_err(), "Enter a name");
-        assert_eq!(
-            required("abcdefghijk", "a name", 10).unwrap_err(),
-            "Name must be 10 characters or fewer (it has 11)"
-        );
-        assert_eq!(optional(" ", "a team", 5).unwrap(), None);
-        assert!(required("a\u{0}b", "a name", 10).is_err());
-    }
-}
-
 /// A date typed as day, month and year boxes (GOV.UK date input), with a
 /// message naming `what` when it is missing or not a real date.
 pub fn civil_date(
@@ -88,5 +71,22 @@ fn capitalise(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_text_is_trimmed_and_bounded() {
+        assert_eq!(required("  Northmoor ", "a name", 10).unwrap(), "Northmoor");
+        assert_eq!(required("  ", "a name", 10).unwrap_err(), "Enter a name");
+        assert_eq!(
+            required("abcdefghijk", "a name", 10).unwrap_err(),
+            "Name must be 10 characters or fewer (it has 11)"
+        );
+        assert_eq!(optional(" ", "a team", 5).unwrap(), None);
+        assert!(required("a\u{0}b", "a name", 10).is_err());
     }
 }
