@@ -149,9 +149,19 @@ pub struct ServeArgs {
     /// Largest evidence file accepted, in MiB
     #[arg(long, env = "JOINTPANEL_MAX_UPLOAD_MIB", default_value_t = 20)]
     pub max_upload_mib: u64,
-    /// SMTP server for e-mail (used by notifications)
+    /// SMTP server for e-mail: smtp://host:25, smtp://user:pass@host:587?tls=required, smtps://host:465
     #[arg(long, env = "JOINTPANEL_SMTP_URL")]
     pub smtp_url: Option<String>,
+    /// The sender of e-mails
+    #[arg(
+        long,
+        env = "JOINTPANEL_MAIL_FROM",
+        default_value = "Joint Panel <jointpanel@localhost>"
+    )]
+    pub mail_from: String,
+    /// The address people reach the service at, for links in e-mails (default: http://BIND)
+    #[arg(long, env = "JOINTPANEL_BASE_URL")]
+    pub base_url: Option<String>,
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -339,7 +349,18 @@ fn serve(g: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.demo {
         demo_loaded = matches!(demo::load(&mut store.conn()?)?, demo::Outcome::Loaded);
     }
+    let mailer = match args.smtp_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        Some(url) => {
+            Some(jp_web::mail::Mailer::new(url, &args.mail_from).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
     let config = jp_web::WebConfig {
+        base_url: args
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", args.bind)),
+        smtp_configured: mailer.is_some(),
         secure_cookies: args.secure_cookies,
         lockout: LockoutPolicy {
             max_failures: args.lockout_attempts.max(1),
@@ -362,6 +383,12 @@ fn serve(g: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         println!("Database: {}", store.display_url());
         if demo_loaded || (args.demo && store.conn().ok().is_some_and(|mut c| demo_users_present(&mut c))) {
             print_demo_sign_ins();
+        }
+        match mailer {
+            Some(m) => {
+                tokio::spawn(m.run(store.clone()));
+            }
+            None => println!("E-mail: no SMTP server set (JOINTPANEL_SMTP_URL); messages wait in the outbox"),
         }
         let state = jp_web::AppState::new(store, config);
         jp_web::serve(listener, state, async {

@@ -13,6 +13,7 @@ pub mod db;
 pub mod demo;
 pub mod meetings;
 pub mod migrate;
+pub mod outbox;
 pub mod reference;
 pub mod referrals;
 pub mod sessions;

@@ -31,6 +31,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_calendar.sql"),
         postgres: include_str!("../migrations/postgres/0005_calendar.sql"),
     },
+    Migration {
+        version: 6,
+        name: "outbox",
+        sqlite: include_str!("../migrations/sqlite/0006_outbox.sql"),
+        postgres: include_str!("../migrations/postgres/0006_outbox.sql"),
+    },
 ];
 
 const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"

@@ -1035,3 +1035,45 @@ pub fn withdraw(
     record_move(tx, actor, &r, to, Action::Withdraw, serde_json::json!({}))?;
     get(tx, id)?.ok_or(ChangeError::NotFound)
 }
+
+/// Who is told a referral awaits approval: the approvers of the referrer's
+/// team; when the team has none, the panel members of the referrer's agency.
+pub fn approvers_of(conn: &mut Conn, r: &Referral) -> DbResult<Vec<User>> {
+    let users: Vec<User> = crate::accounts::list(conn)?
+        .into_iter()
+        .filter(|u| u.active && may_approve(u, r))
+        .collect();
+    let team: Vec<User> = users
+        .iter()
+        .filter(|u| u.has(Role::Approver))
+        .cloned()
+        .collect();
+    Ok(if team.is_empty() { users } else { team })
+}
+
+/// The active chairs of a panel.
+pub fn chairs_of(conn: &mut Conn, panel_id: i64) -> DbResult<Vec<User>> {
+    let ids: Vec<i64> = conn
+        .query(
+            "SELECT user_id FROM panel_members WHERE panel_id = $1 AND is_chair",
+            &params![panel_id],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect::<DbResult<_>>()?;
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(u) = crate::accounts::get(conn, id)?.filter(|u| u.active) {
+            out.push(u);
+        }
+    }
+    Ok(out)
+}
+
+/// The active panel administrators (business support), who book meetings.
+pub fn administrators(conn: &mut Conn) -> DbResult<Vec<User>> {
+    Ok(crate::accounts::list(conn)?
+        .into_iter()
+        .filter(|u| u.active && u.has(Role::Administrator))
+        .collect())
+}

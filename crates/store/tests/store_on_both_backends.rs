@@ -345,3 +345,57 @@ on_both_backends! {
         assert!(matches!(audit::verify(&mut c).unwrap(), Verdict::Intact { .. }));
     }
 }
+
+on_both_backends! {
+    fn two_workers_claiming_together_never_take_the_same_message(db) {
+        use jp_store::outbox::{self, NewMail};
+        let mut c = conn(db);
+        let mut tx = c.begin().unwrap();
+        for i in 0..40 {
+            outbox::enqueue(&mut tx, &NewMail {
+                kind: "test".into(),
+                to_address: format!("person{i}@example.org"),
+                to_name: format!("Person {i}"),
+                subject: "Hello".into(),
+                body: "Body".into(),
+                entity: None,
+                entity_id: None,
+            }).unwrap();
+        }
+        tx.commit().unwrap();
+        // A queued message in a rolled-back change is never seen.
+        {
+            let mut tx = c.begin().unwrap();
+            outbox::enqueue(&mut tx, &NewMail { kind: "test".into(), to_address: "ghost@example.org".into(), to_name: "Ghost".into(), subject: "x".into(), body: "x".into(), entity: None, entity_id: None }).unwrap();
+        }
+        let claims: Vec<Vec<i64>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..2)
+                .map(|w| {
+                    let store = db.store.clone();
+                    s.spawn(move || {
+                        let mut c = store.conn().unwrap();
+                        let mut mine = Vec::new();
+                        loop {
+                            let got = outbox::claim(&mut c, &format!("worker-{w}"), chrono::Duration::minutes(2), 3).unwrap();
+                            if got.is_empty() { break; }
+                            mine.extend(got.into_iter().map(|m| m.id));
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let all: std::collections::BTreeSet<i64> = claims.iter().flatten().copied().collect();
+        assert_eq!(all.len(), 40, "every message claimed once: {claims:?}");
+        assert_eq!(claims[0].len() + claims[1].len(), 40, "none claimed twice");
+        // A lapsed lease lets another worker take the message over; the first can no longer mark it.
+        let id = claims.iter().flatten().next().copied().unwrap();
+        let holder = if claims[0].contains(&id) { "worker-0" } else { "worker-1" };
+        c.execute("UPDATE outbox SET lease_until = $1 WHERE id = $2", &params![chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap(), id]).unwrap();
+        let retaken = outbox::claim(&mut c, "worker-2", chrono::Duration::minutes(2), 10).unwrap();
+        assert_eq!(retaken.iter().map(|m| m.id).collect::<Vec<_>>(), vec![id]);
+        assert!(!outbox::mark_sent(&mut c, id, holder).unwrap());
+        assert!(outbox::mark_sent(&mut c, id, "worker-2").unwrap());
+    }
+}

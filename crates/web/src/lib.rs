@@ -13,6 +13,8 @@ pub mod children;
 pub mod error;
 pub mod forms;
 pub mod home;
+pub mod mail;
+pub mod notify;
 pub mod pages;
 pub mod policy;
 pub mod referrals;

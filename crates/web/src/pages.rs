@@ -41,6 +41,7 @@ pub fn navigation(roles: &[Role], path: &str) -> Vec<NavItem> {
         items.push(("/admin", "Administration"));
     } else if roles.contains(&Role::Administrator) {
         items.push(("/admin/calendar", "Calendar"));
+        items.push(("/admin/outbox", "E-mail"));
     }
     if roles.contains(&Role::Auditor) {
         items.push(("/audit", "Audit log"));

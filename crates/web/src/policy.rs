@@ -77,9 +77,9 @@ const APPROVERS: Access = Roles(&[Role::Approver, Role::Member]);
 const REFERRER_OR_ADMIN: Access = Roles(&[Role::Referrer, Role::Administrator]);
 const PANEL_ADMIN: Access = Roles(&[Role::Administrator]);
 const CHAIR: Access = Roles(&[Role::Chair]);
-/// Bank holiday lists and closure days: the panel administrator (business
-/// support) and the system administrator.
-const CALENDAR_ADMINS: Access = Roles(&[Role::Administrator, Role::SystemAdministrator]);
+/// The service's running: bank holiday lists, closure days, the e-mail
+/// outbox. The panel administrator (business support) and the system administrator.
+const SERVICE_ADMINS: Access = Roles(&[Role::Administrator, Role::SystemAdministrator]);
 
 const fn rule(verb: Verb, path: &'static str, access: Access) -> Rule {
     Rule { verb, path, access }
@@ -180,12 +180,16 @@ pub const POLICY: &[Rule] = &[
     rule(Get, "/api/v1/calendar/shift", SignedIn),
     rule(Get, "/api/v1/calendar/deadlines", SignedIn),
     rule(Get, "/api/v1/calendar/holidays", SignedIn),
-    rule(Post, "/api/v1/calendar/lists", CALENDAR_ADMINS),
-    rule(Get, "/admin/calendar", CALENDAR_ADMINS),
-    rule(Post, "/admin/calendar/lists", CALENDAR_ADMINS),
-    rule(Post, "/admin/calendar/lists/remove", CALENDAR_ADMINS),
-    rule(Post, "/admin/calendar/closures", CALENDAR_ADMINS),
-    rule(Post, "/admin/calendar/closures/remove", CALENDAR_ADMINS),
+    rule(Post, "/api/v1/calendar/lists", SERVICE_ADMINS),
+    rule(Get, "/admin/calendar", SERVICE_ADMINS),
+    rule(Post, "/admin/calendar/lists", SERVICE_ADMINS),
+    rule(Post, "/admin/calendar/lists/remove", SERVICE_ADMINS),
+    rule(Post, "/admin/calendar/closures", SERVICE_ADMINS),
+    rule(Post, "/admin/calendar/closures/remove", SERVICE_ADMINS),
+    rule(Get, "/admin/outbox", SERVICE_ADMINS),
+    rule(Post, "/admin/outbox/retry", SERVICE_ADMINS),
+    rule(Get, "/api/v1/outbox", SERVICE_ADMINS),
+    rule(Post, "/api/v1/outbox/{id}/retry", SERVICE_ADMINS),
     rule(Get, "/api/v1/audit", AUDITOR),
     rule(Get, "/api/v1/audit/verify", AUDITOR),
 ];

@@ -18,6 +18,10 @@ pub struct WebConfig {
     pub data_dir: std::path::PathBuf,
     /// Upload limits for evidence files.
     pub attachments: jp_store::attachments::Limits,
+    /// The address people use to reach the service, for links in e-mails.
+    pub base_url: String,
+    /// Whether an SMTP server is configured (the outbox page says when not).
+    pub smtp_configured: bool,
 }
 
 impl Default for WebConfig {
@@ -29,6 +33,8 @@ impl Default for WebConfig {
             max_body_bytes: 1024 * 1024,
             data_dir: std::env::temp_dir().join("jointpanel-data"),
             attachments: jp_store::attachments::Limits::default(),
+            base_url: "http://127.0.0.1:8080".to_owned(),
+            smtp_configured: false,
         }
     }
 }

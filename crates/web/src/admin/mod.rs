@@ -4,6 +4,7 @@ pub mod agencies;
 pub mod calendar;
 pub mod members;
 pub mod organisations;
+pub mod outbox;
 pub mod panels;
 pub mod users;
 
@@ -27,13 +28,14 @@ pub fn routes() -> Routes {
         .merge(members::routes())
         .merge(users::routes())
         .merge(calendar::routes())
+        .merge(outbox::routes())
 }
 
 #[derive(Template)]
 #[template(path = "admin/index.html")]
 struct IndexPage {
     page: PageCtx,
-    counts: [(&'static str, &'static str, i64, &'static str); 5],
+    counts: [(&'static str, &'static str, i64, &'static str); 6],
 }
 
 async fn index(
@@ -49,6 +51,7 @@ async fn index(
                 ("/admin/panels", "Panels", n("SELECT COUNT(*) FROM panels")?, "Each panel's rules, deadlines, delegated authority, members, deputies and chair."),
                 ("/admin/users", "People and roles", n("SELECT COUNT(*) FROM users")?, "Accounts, roles, agencies and teams; unlock accounts and set passwords."),
                 ("/admin/calendar", "Working-day calendar", n("SELECT COUNT(*) FROM closure_days")?, "Bank holidays by region, official lists loaded for new years, and the offices' closure days (the count)."),
+                ("/admin/outbox", "E-mail outbox", n("SELECT COUNT(*) FROM outbox WHERE status = 'failed'")?, "Every e-mail sent, waiting or failed (the count: failed), with the reason; send failed ones again."),
             ])
         })
         .await?;

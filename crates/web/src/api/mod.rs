@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod outbox;
 pub mod people;
 pub mod reference;
 
@@ -21,6 +22,7 @@ pub fn routes() -> Routes {
         .merge(reference::routes())
         .merge(audit::routes())
         .merge(calendar::routes())
+        .merge(outbox::routes())
 }
 
 struct Security;
@@ -56,6 +58,7 @@ impl Modify for Security {
         reference::list_panels, reference::get_panel, reference::panel_members,
         audit::list, audit::verify,
         calendar::shift, calendar::deadlines, calendar::holidays, calendar::load,
+        outbox::list, outbox::retry,
     ),
     components(schemas(Problem, FieldProblem)),
     modifiers(&Security),

@@ -85,8 +85,11 @@ async fn send(
         }
         return show_page(&state, &p, id, e, true).await;
     }
+    let base = state.config.base_url.clone();
     run(&state, &p, id, "send", move |tx, actor| {
-        referrals::send_for_approval(tx, actor, id, v)
+        let r = referrals::send_for_approval(tx, actor, id, v)?;
+        crate::notify::sent_for_approval(tx, &base, &r)?;
+        Ok(r)
     })
     .await
 }
@@ -143,13 +146,16 @@ async fn approval(
         return show_page(&state, &p, id, e, false).await;
     }
     let approver = p.user.clone();
+    let base = state.config.base_url.clone();
     run(
         &state,
         &p,
         id,
         if approve { "decision" } else { "comments" },
         move |tx, actor| {
-            referrals::decide_approval(tx, actor, &approver, id, v, approve, &comments)
+            let r = referrals::decide_approval(tx, actor, &approver, id, v, approve, &comments)?;
+            crate::notify::approval_decided(tx, &base, &r, &approver, approve)?;
+            Ok(r)
         },
     )
     .await
@@ -167,13 +173,16 @@ async fn submit(
         return Err(AppError::Forbidden);
     }
     let panel = l.panel.clone();
+    let base = state.config.base_url.clone();
     run(&state, &p, id, "submit", move |tx, actor| {
         let coming = crate::booking::coming(tx, actor, &panel, today())?;
         let Some(next) = crate::booking::next_on_time(&coming, today()) else {
             return Err(ChangeError::Invalid("There is no meeting of this panel with an open submission deadline yet; ask the panel administrator".into()));
         };
         let meeting = next.meeting.clone();
-        referrals::submit_and_book(tx, actor, id, v, &meeting)
+        let r = referrals::submit_and_book(tx, actor, id, v, &meeting)?;
+        crate::notify::booked(tx, &base, &r, &meeting)?;
+        Ok(r)
     })
     .await
 }
@@ -220,13 +229,16 @@ async fn request_late(
     };
     let raw = form.get("late_meeting_id").to_owned();
     let panel = l.panel.clone();
+    let base = state.config.base_url.clone();
     run(&state, &p, id, "late_meeting_id", move |tx, actor| {
         let m = chosen_meeting(tx, &raw)?;
         let deadline = crate::booking::submission_deadline(tx, &panel, m.date)?;
         if today() <= deadline {
             return Err(ChangeError::Invalid("That meeting's deadline has not passed: ask the administrator to move the referral instead".into()));
         }
-        referrals::request_late(tx, actor, id, v, &m, &reason)
+        let r = referrals::request_late(tx, actor, id, v, &m, &reason)?;
+        crate::notify::late_requested(tx, &base, &r, &m)?;
+        Ok(r)
     })
     .await
 }
@@ -252,8 +264,11 @@ async fn answer_late(
         }
     };
     let chair = p.user.clone();
+    let base = state.config.base_url.clone();
     run(&state, &p, id, "answer", move |tx, actor| {
-        referrals::answer_late(tx, actor, &chair, id, v, agree)
+        let r = referrals::answer_late(tx, actor, &chair, id, v, agree)?;
+        crate::notify::late_answered(tx, &base, &r, agree)?;
+        Ok(r)
     })
     .await
 }

@@ -10,6 +10,9 @@ use jp_store::testing::TestDb;
 use jp_store::{accounts, demo, sessions};
 use tower::ServiceExt;
 
+pub mod flow;
+pub mod smtp;
+
 pub struct TestApp {
     pub db: TestDb,
     pub router: axum::Router,
