@@ -7,12 +7,11 @@
 mod common;
 
 use axum::http::StatusCode;
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Duration, NaiveDate};
 use common::flow::*;
 use common::*;
 use jp_domain::Role;
 use jp_domain::lifecycle::Status;
-use jp_domain::referral_form::{Kind, SECTIONS, SectionKind};
 use jp_store::referrals;
 
 #[test]
