@@ -271,6 +271,9 @@ pub fn load(conn: &mut Conn) -> Result<Outcome, ChangeError> {
         vec![],
     )?;
     seat_on(&mut tx, resource, member, icb_north, false, vec![])?;
+    if let Some(jfp) = panels::get(&mut tx, jfp)? {
+        crate::demo_casework::load(&mut tx, &actor, &jfp, crate::db::now().date())?;
+    }
     tx.commit()?;
     Ok(Outcome::Loaded)
 }

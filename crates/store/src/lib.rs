@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod children;
 pub mod db;
 pub mod demo;
+pub mod demo_casework;
 pub mod meetings;
 pub mod migrate;
 pub mod outbox;

@@ -11,9 +11,11 @@ use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
 use chrono::Datelike;
+use jp_domain::lifecycle::Status;
 use jp_domain::{Cadence, Role};
 use jp_store::db::{self, Conn};
 use jp_store::reference::{members, panels};
+use jp_store::referrals;
 
 pub fn routes() -> Routes {
     Routes::default()
@@ -68,17 +70,101 @@ fn sections(c: &mut Conn, p: &Principal) -> Result<Vec<Section>, AppError> {
     let today = db::now().date();
     let mut out = Vec::new();
     if u.has(Role::Referrer) {
+        let items = referrals::visible(c, u, None, 200)?
+            .into_iter()
+            .filter(|(r, _)| r.referrer_id == u.id && r.status != Status::Closed)
+            .take(20)
+            .map(|(r, _)| {
+                let when = r
+                    .meeting_date
+                    .map(|d| format!(", meeting {}", date(d)))
+                    .unwrap_or_default();
+                item(
+                    format!(
+                        "{} ({}): {}{when}",
+                        r.child_name,
+                        r.panel_name,
+                        r.status.label()
+                    ),
+                    Some(format!("/referrals/{}", r.id)),
+                )
+            })
+            .collect();
         out.push(Section {
             heading: "Your referrals".into(),
-            items: vec![],
-            empty: "You have no referrals in progress.".into(),
+            items,
+            empty:
+                "You have no referrals in progress. Start one from the child's record in Children."
+                    .into(),
         });
     }
-    if u.has(Role::Approver) {
+    if u.has_any(&[Role::Approver, Role::Member]) {
+        let items: Vec<Item> = referrals::awaiting_approval_by(c, u)?
+            .into_iter()
+            .map(|r| {
+                item(
+                    format!(
+                        "{} ({}), from {}{}",
+                        r.child_name,
+                        r.panel_name,
+                        r.referrer_name,
+                        r.sent_at
+                            .map(|t| format!(", sent {}", date(t.date())))
+                            .unwrap_or_default()
+                    ),
+                    Some(format!("/referrals/{}", r.id)),
+                )
+            })
+            .collect();
+        if u.has(Role::Approver) || !items.is_empty() {
+            out.push(Section {
+                heading: "Referrals waiting for your approval".into(),
+                items,
+                empty: "No referrals are waiting for your approval.".into(),
+            });
+        }
+    }
+    if u.has(Role::Chair) {
+        let items = referrals::late_requests_for_chair(c, u.id)?
+            .into_iter()
+            .map(|r| {
+                item(
+                    format!(
+                        "{} ({}): {} asks to bring it late{}",
+                        r.child_name,
+                        r.panel_name,
+                        r.referrer_name,
+                        r.late_reason
+                            .map(|why| format!(": “{why}”"))
+                            .unwrap_or_default()
+                    ),
+                    Some(format!("/referrals/{}", r.id)),
+                )
+            })
+            .collect();
         out.push(Section {
-            heading: "Referrals waiting for your approval".into(),
-            items: vec![],
-            empty: "No referrals are waiting for your approval.".into(),
+            heading: "Late items asking for your agreement".into(),
+            items,
+            empty: "No late items are waiting for you.".into(),
+        });
+    }
+    if u.has(Role::Administrator) {
+        let booked = count(c, "SELECT COUNT(*) FROM referrals WHERE status = 'booked'")?;
+        let failed = count(c, "SELECT COUNT(*) FROM outbox WHERE status = 'failed'")?;
+        let mut items = vec![item(
+            format!("{booked} referral(s) booked onto coming meetings"),
+            Some("/referrals?status=booked".into()),
+        )];
+        if failed > 0 {
+            items.push(item(
+                format!("{failed} e-mail(s) could not be delivered"),
+                Some("/admin/outbox?status=failed".into()),
+            ));
+        }
+        out.push(Section {
+            heading: "Business support".into(),
+            items,
+            empty: String::new(),
         });
     }
     if u.has_any(&[Role::Administrator, Role::Chair, Role::Member]) {

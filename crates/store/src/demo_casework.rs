@@ -1,0 +1,280 @@
+//! Demo casework: invented children on the register and referrals in each
+//! state a first look should show (a draft, one waiting for approval, one
+//! returned with comments, one approved, one booked onto the next meeting).
+//! Every name is made up; NHS numbers are from the 999 range, which is never
+//! issued to patients.
+
+use crate::accounts::{self, User};
+use crate::db::{DbResult, Tx};
+use crate::reference::panels::Panel;
+use crate::{Actor, ChangeError, children, meetings, referrals};
+use chrono::{Duration, NaiveDate};
+use jp_domain::calendar::{Calendar, Deadlines};
+use jp_domain::costs::{CostLine, Quantity, Unit};
+use jp_domain::identifiers::nhs_check_digit;
+use jp_domain::lifecycle::Status;
+use jp_domain::referral_form::{Answers, Kind, SECTIONS, SectionKind};
+use jp_domain::{Email, Pence};
+
+/// A valid NHS number in the 999 test range, from six digits of our choosing.
+pub fn test_nhs_number(seed: u32) -> String {
+    let mut n = seed % 1_000_000;
+    loop {
+        let digits: Vec<u32> = format!("999{n:06}")
+            .chars()
+            .filter_map(|c| c.to_digit(10))
+            .collect();
+        if let Some(check) = nhs_check_digit(&digits) {
+            return format!("999{n:06}{check}");
+        }
+        n = (n + 1) % 1_000_000;
+    }
+}
+
+struct Story {
+    local_id: &'static str,
+    given: &'static str,
+    family: &'static str,
+    born: (i32, u32, u32),
+    parental: &'static str,
+    language: &'static str,
+    summary: &'static str,
+    provider: &'static str,
+    option: &'static str,
+    weekly_cost_pence: i64,
+    target: Status,
+}
+
+const STORIES: [Story; 5] = [
+    Story {
+        local_id: "NC-104233",
+        given: "Ellis",
+        family: "Brackenridge",
+        born: (2013, 9, 2),
+        parental: "Mother and father, jointly",
+        language: "English. Ellis uses Makaton signs alongside speech.",
+        summary: "Ellis has autism and a severe learning disability. Behaviour at home has escalated over the last six months and the family are at breaking point; two short-break placements have ended.",
+        provider: "Heathfield Short Breaks",
+        option: "Residential short breaks, two nights every other weekend, with a consistent key worker.",
+        weekly_cost_pence: 68_500,
+        target: Status::Booked,
+    },
+    Story {
+        local_id: "NC-118907",
+        given: "Maisie",
+        family: "Okonkwo-Hale",
+        born: (2011, 3, 17),
+        parental: "Mother; special guardianship order held by maternal grandmother",
+        language: "English and Igbo at home; no interpreter needed.",
+        summary: "Maisie has complex epilepsy and needs overnight health care. School attendance has fallen to 40% and her grandmother's health is declining.",
+        provider: "Dale Community Nursing",
+        option: "Overnight nursing support four nights a week, with a health care plan reviewed every three months.",
+        weekly_cost_pence: 112_000,
+        target: Status::AwaitingApproval,
+    },
+    Story {
+        local_id: "NC-120415",
+        given: "Tobias",
+        family: "Linfield",
+        born: (2015, 12, 8),
+        parental: "Father",
+        language: "English.",
+        summary: "Tobias has cerebral palsy and needs a specialist day placement with therapy; the local school cannot meet his physical and communication needs.",
+        provider: "Moorside Specialist School",
+        option: "Day placement with integrated speech and language therapy and physiotherapy.",
+        weekly_cost_pence: 95_000,
+        target: Status::Returned,
+    },
+    Story {
+        local_id: "NC-097782",
+        given: "Amira",
+        family: "Castellane",
+        born: (2010, 6, 25),
+        parental: "Local authority (care order) shared with mother",
+        language: "English and Arabic; an Arabic interpreter is needed for mother.",
+        summary: "Amira has experienced significant trauma and self-harms. Her foster placement needs therapeutic support to continue.",
+        provider: "Northmoor Therapeutic Fostering",
+        option: "Therapeutic support to the foster carers and weekly therapy for Amira.",
+        weekly_cost_pence: 54_000,
+        target: Status::Approved,
+    },
+    Story {
+        local_id: "NC-131050",
+        given: "Rory",
+        family: "Penhallow",
+        born: (2014, 1, 30),
+        parental: "Mother",
+        language: "English.",
+        summary: "Rory has a rare genetic condition with high health and care needs at home.",
+        provider: "",
+        option: "",
+        weekly_cost_pence: 0,
+        target: Status::Draft,
+    },
+];
+
+fn answers_for(key: &str, story: &Story, today: NaiveDate, referrer: &User) -> Answers {
+    let section = SECTIONS.iter().find(|s| s.key == key);
+    let mut a = Answers::new();
+    for q in section.map(|s| s.questions).unwrap_or(&[]) {
+        let v: Option<String> = match (q.key, q.kind) {
+            ("referrer_position", _) => Some("Senior Social Worker, Children with Disabilities".into()),
+            ("referrer_contact", _) => Some(referrer.email.clone()),
+            ("presenter_name", _) => Some(referrer.name.clone()),
+            ("presenter_role", _) => Some("Senior Social Worker".into()),
+            ("presenter_contact", _) => Some(referrer.email.clone()),
+            ("summary", _) => Some(story.summary.into()),
+            ("needs", _) => None,
+            ("review_of", _) => None,
+            ("request_type", _) => Some("new".into()),
+            ("need_level", _) => Some("complex".into()),
+            ("court_proceedings", _) | ("complaints", _) => Some("no".into()),
+            ("early_help_date" | "cin_date", _) => None,
+            ("csc_date", _) => Some((today - Duration::days(45)).to_string()),
+            ("sen_date", _) => Some((today - Duration::days(120)).to_string()),
+            ("date_completed", _) => Some((today - Duration::days(3)).to_string()),
+            ("assessment_notes" | "context_detail", _) => None,
+            ("child_views", _) => Some(format!("{} told us, with their support worker, that they like the people who help them and want to stay living with their family.", story.given)),
+            ("parent_views", _) => Some("The family support this request and took part in planning it.".into()),
+            ("outcomes_sought", _) => Some("Within six months: fewer crises at home, school attendance above 85%, and a stable care arrangement the family can sustain.".into()),
+            (_, Kind::Text(_) | Kind::Area(_)) => Some(format!("{} — see the attached assessment for detail.", q.label)),
+            _ => None,
+        };
+        if let Some(v) = v {
+            a.insert(q.key.to_owned(), vec![v]);
+        }
+    }
+    if key == "needs" {
+        a.insert(
+            "needs".into(),
+            vec!["health".into(), "care".into(), "education".into()],
+        );
+    }
+    a
+}
+
+fn user(tx: &mut Tx<'_>, email: &str) -> DbResult<Option<User>> {
+    match Email::parse(email) {
+        Ok(e) => accounts::find_by_email(tx, &e),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Loads the demo casework into the demo's own transaction.
+pub fn load(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    jfp: &Panel,
+    today: NaiveDate,
+) -> Result<(), ChangeError> {
+    let (Some(referrer), Some(approver)) = (
+        user(tx, "referrer@northmoor.example")?,
+        user(tx, "approver@northmoor.example")?,
+    ) else {
+        return Ok(());
+    };
+    let as_referrer = Actor::user(
+        referrer.id,
+        format!("{} <{}>", referrer.name, referrer.email),
+    );
+    let as_approver = Actor::user(
+        approver.id,
+        format!("{} <{}>", approver.name, approver.email),
+    );
+    meetings::ensure_scheduled(tx, actor, jfp, today, 4)?;
+    let cal = Calendar::new(jfp.rules.region);
+    let meeting = meetings::upcoming(tx, jfp.id, today)?
+        .into_iter()
+        .find(|m| today <= Deadlines::for_meeting(&cal, &jfp.rules, m.date).submission_deadline);
+    for (i, s) in STORIES.iter().enumerate() {
+        let born = NaiveDate::from_ymd_opt(s.born.0, s.born.1, s.born.2).unwrap_or(today);
+        let child = children::create(
+            tx,
+            actor,
+            &children::Fields {
+                local_id: s.local_id.into(),
+                nhs_number: Some(test_nhs_number(310_000 + i as u32 * 7_919)),
+                upn: None,
+                given_name: s.given.into(),
+                family_name: s.family.into(),
+                date_of_birth: born,
+                parental_responsibility: s.parental.into(),
+                language_needs: s.language.into(),
+            },
+        )?;
+        let id = referrals::create(tx, &as_referrer, &referrer, child, jfp.id)?;
+        let draft = s.target == Status::Draft;
+        for section in SECTIONS.iter().filter(|x| x.kind == SectionKind::Questions) {
+            if draft && !matches!(section.key, "referrer" | "family" | "needs") {
+                continue;
+            }
+            let a = answers_for(section.key, s, today, &referrer);
+            referrals::save_section(tx, &as_referrer, id, section.key, 0, &a, true)?;
+        }
+        if draft {
+            continue;
+        }
+        let option = referrals::add_option(tx, &as_referrer, id, s.provider, s.option)?;
+        let start = today + Duration::days(42);
+        referrals::add_line(
+            tx,
+            &as_referrer,
+            id,
+            option,
+            &CostLine {
+                item: s.option.split(',').next().unwrap_or(s.option).into(),
+                unit_cost: Pence(s.weekly_cost_pence),
+                unit: Unit::PerWeek,
+                quantity: Quantity(100),
+                start,
+                end: start + Duration::days(363),
+            },
+        )?;
+        referrals::set_recommended(tx, &as_referrer, id, option)?;
+        let v = |tx: &mut Tx<'_>| -> Result<i64, ChangeError> {
+            Ok(referrals::get(tx, id)?
+                .ok_or(ChangeError::NotFound)?
+                .version)
+        };
+        let ver = v(tx)?;
+        referrals::send_for_approval(tx, &as_referrer, id, ver)?;
+        match s.target {
+            Status::Returned => {
+                let ver = v(tx)?;
+                referrals::decide_approval(
+                    tx,
+                    &as_approver,
+                    &approver,
+                    id,
+                    ver,
+                    false,
+                    "Please add the school's view of Tobias's needs and the therapy assessment dates.",
+                )?;
+            }
+            Status::Approved | Status::Booked => {
+                let ver = v(tx)?;
+                referrals::decide_approval(tx, &as_approver, &approver, id, ver, true, "")?;
+                if let (Status::Booked, Some(m)) = (s.target, &meeting) {
+                    let ver = v(tx)?;
+                    referrals::submit_and_book(tx, &as_referrer, id, ver, m)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_nhs_numbers_are_valid_and_in_the_999_range() {
+        for seed in [0, 1, 310_000, 999_999] {
+            let n = test_nhs_number(seed);
+            assert!(n.starts_with("999") && n.len() == 10);
+            assert!(jp_domain::identifiers::NhsNumber::parse(&n).is_ok(), "{n}");
+        }
+    }
+}
