@@ -71,8 +71,10 @@ pub fn get(conn: &mut Conn, id: i64) -> DbResult<Option<Child>> {
 pub fn search(conn: &mut Conn, term: &str, limit: i64) -> DbResult<Vec<Child>> {
     let digits: String = term.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     let like = format!("%{}%", escape_like(&term.trim().to_lowercase()));
+    // No letters or digits: the identifier columns are not searched (PostgreSQL
+    // refuses NUL in text, so an empty pattern is the "never" marker).
     let id_like = if digits.is_empty() {
-        "\u{0}".to_owned()
+        String::new()
     } else {
         format!("%{}%", escape_like(&digits.to_uppercase()))
     };
@@ -81,7 +83,7 @@ pub fn search(conn: &mut Conn, term: &str, limit: i64) -> DbResult<Vec<Child>> {
             "SELECT {COLUMNS} FROM children
              WHERE LOWER(given_name || ' ' || family_name) LIKE $1 ESCAPE '\\'
                 OR LOWER(local_id) LIKE $1 ESCAPE '\\'
-                OR nhs_number LIKE $2 ESCAPE '\\' OR upn LIKE $2 ESCAPE '\\'
+                OR ($2 <> '' AND (nhs_number LIKE $2 ESCAPE '\\' OR upn LIKE $2 ESCAPE '\\'))
              ORDER BY LOWER(family_name), LOWER(given_name), id LIMIT $3"
         ),
         &params![like, id_like, limit],

@@ -16,6 +16,16 @@ pub struct Form {
 }
 
 impl Form {
+    /// A form built from (name, value) pairs: the API's bodies, checked by the
+    /// same code as the pages' forms.
+    pub(crate) fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Form {
+        let mut fields: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in pairs {
+            fields.entry(k).or_default().push(v);
+        }
+        Form { fields }
+    }
+
     /// The first value of a field, or "" when absent.
     pub fn get(&self, name: &str) -> &str {
         self.fields

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod outbox;
 pub mod people;
 pub mod reference;
+pub mod referrals;
 
 use crate::error::{ApiError, AppError, FieldProblem, Problem};
 use crate::forms::Errors;
@@ -23,6 +24,7 @@ pub fn routes() -> Routes {
         .merge(audit::routes())
         .merge(calendar::routes())
         .merge(outbox::routes())
+        .merge(referrals::routes())
 }
 
 struct Security;
@@ -59,6 +61,10 @@ impl Modify for Security {
         audit::list, audit::verify,
         calendar::shift, calendar::deadlines, calendar::holidays, calendar::load,
         outbox::list, outbox::retry,
+        referrals::list_children, referrals::create_child, referrals::get_child,
+        referrals::list_referrals, referrals::create_referral, referrals::get_referral, referrals::save_section,
+        referrals::add_option, referrals::add_line, referrals::recommend, referrals::upload,
+        referrals::send, referrals::approval, referrals::submit,
     ),
     components(schemas(Problem, FieldProblem)),
     modifiers(&Security),

@@ -25,15 +25,19 @@ pub fn routes() -> Routes {
         .post("/referrals/{id}/withdraw", withdraw)
 }
 
-/// Runs a move in one transaction: a refusal comes back as an error on the
-/// referral page (422), a stale version as a conflict (409); success redirects.
-async fn run<F>(
-    state: &AppState,
-    p: &Principal,
-    id: i64,
-    field: &str,
-    f: F,
-) -> Result<Response, AppError>
+/// What a move came to: done, or refused with messages for the fields concerned.
+pub enum Moved {
+    Done(Box<Referral>),
+    Refused(Vec<(String, String)>),
+}
+
+fn refused(field: &str, m: impl Into<String>) -> Moved {
+    Moved::Refused(vec![(field.to_owned(), m.into())])
+}
+
+/// Runs a move in one transaction: a refusal comes back as a message for
+/// `field`, a stale version as a conflict (409).
+async fn apply<F>(state: &AppState, p: &Principal, field: &str, f: F) -> Result<Moved, AppError>
 where
     F: FnOnce(&mut jp_store::db::Tx<'_>, &jp_store::Actor) -> Result<Referral, ChangeError>
         + Send
@@ -56,14 +60,75 @@ where
             }
         })
         .await?;
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("/referrals/{id}")).into_response()),
-        Err(m) => {
+    Ok(match result {
+        Ok(r) => Moved::Done(Box::new(r)),
+        Err(m) => refused(field, m),
+    })
+}
+
+/// The page's answer to a move: back to the referral, or the referral with the refusal.
+async fn respond(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    moved: Moved,
+    check: bool,
+) -> Result<Response, AppError> {
+    match moved {
+        Moved::Done(_) => Ok(Redirect::to(&format!("/referrals/{id}")).into_response()),
+        Moved::Refused(problems) => {
             let mut e = Errors::default();
-            e.add(field, m);
-            show_page(state, p, id, e, false).await
+            for (field, m) in problems {
+                e.add(&field, m);
+            }
+            show_page(state, p, id, e, check).await
         }
     }
+}
+
+async fn run<F>(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    field: &str,
+    f: F,
+) -> Result<Response, AppError>
+where
+    F: FnOnce(&mut jp_store::db::Tx<'_>, &jp_store::Actor) -> Result<Referral, ChangeError>
+        + Send
+        + 'static,
+{
+    let moved = apply(state, p, field, f).await?;
+    respond(state, p, id, moved, false).await
+}
+
+/// Sends a complete referral to the referrer's approvers (only the referrer may).
+pub async fn send_move(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    v: i64,
+) -> Result<Moved, AppError> {
+    let l = load(state, p, id, Sight::Full).await?;
+    if l.r.referrer_id != p.user.id {
+        return Err(AppError::Forbidden);
+    }
+    let missing = gaps(&l);
+    if !missing.is_empty() {
+        return Ok(Moved::Refused(
+            missing
+                .into_iter()
+                .map(|(_, m)| ("send".to_owned(), m))
+                .collect(),
+        ));
+    }
+    let base = state.config.base_url.clone();
+    apply(state, p, "send", move |tx, actor| {
+        let r = referrals::send_for_approval(tx, actor, id, v)?;
+        crate::notify::sent_for_approval(tx, &base, &r)?;
+        Ok(r)
+    })
+    .await
 }
 
 async fn send(
@@ -73,56 +138,35 @@ async fn send(
     form: Form,
 ) -> Result<Response, AppError> {
     let v = version(&form)?;
-    let l = load(&state, &p, id, Sight::Full).await?;
-    if l.r.referrer_id != p.user.id {
-        return Err(AppError::Forbidden);
-    }
-    let missing = gaps(&l);
-    if !missing.is_empty() {
-        let mut e = Errors::default();
-        for (_, m) in &missing {
-            e.add("send", m.clone());
-        }
-        return show_page(&state, &p, id, e, true).await;
-    }
-    let base = state.config.base_url.clone();
-    run(&state, &p, id, "send", move |tx, actor| {
-        let r = referrals::send_for_approval(tx, actor, id, v)?;
-        crate::notify::sent_for_approval(tx, &base, &r)?;
-        Ok(r)
-    })
-    .await
+    let moved = send_move(&state, &p, id, v).await?;
+    let check = matches!(moved, Moved::Refused(_));
+    respond(&state, &p, id, moved, check).await
 }
 
-async fn approval(
-    State(state): State<AppState>,
-    Extension(p): Extension<Principal>,
-    Id(id): Id,
-    form: Form,
-) -> Result<Response, AppError> {
-    let v = version(&form)?;
-    let decision = form.get("decision");
+/// Approves or returns a referral. Approving one's own referral is refused and audited.
+pub async fn approval_move(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    v: i64,
+    decision: &str,
+    comments: &str,
+) -> Result<Moved, AppError> {
     let approve = match decision {
         "approve" => true,
         "return" => false,
         _ => {
-            let mut e = Errors::default();
-            e.add(
+            return Ok(refused(
                 "decision",
                 "Select whether you approve the referral or return it for changes",
-            );
-            return show_page(&state, &p, id, e, false).await;
+            ));
         }
     };
-    let comments = match text::optional(form.get("comments"), "your comments", 5_000) {
+    let comments = match text::optional(comments, "your comments", 5_000) {
         Ok(c) => c.unwrap_or_default(),
-        Err(m) => {
-            let mut e = Errors::default();
-            e.add("comments", m);
-            return show_page(&state, &p, id, e, false).await;
-        }
+        Err(m) => return Ok(refused("comments", m)),
     };
-    let l = load(&state, &p, id, Sight::Full).await?;
+    let l = load(state, p, id, Sight::Full).await?;
     if l.r.referrer_id == p.user.id {
         // A security event: recorded in its own transaction, the change refused.
         let actor = p.actor();
@@ -141,16 +185,16 @@ async fn approval(
                 Ok(())
             })
             .await?;
-        let mut e = Errors::default();
-        e.add("decision", "You cannot approve or return your own referral: a service manager or panel member must do it");
-        return show_page(&state, &p, id, e, false).await;
+        return Ok(refused(
+            "decision",
+            "You cannot approve or return your own referral: a service manager or panel member must do it",
+        ));
     }
     let approver = p.user.clone();
     let base = state.config.base_url.clone();
-    run(
-        &state,
-        &p,
-        id,
+    apply(
+        state,
+        p,
         if approve { "decision" } else { "comments" },
         move |tx, actor| {
             let r = referrals::decide_approval(tx, actor, &approver, id, v, approve, &comments)?;
@@ -161,20 +205,39 @@ async fn approval(
     .await
 }
 
-async fn submit(
+async fn approval(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     Id(id): Id,
     form: Form,
 ) -> Result<Response, AppError> {
     let v = version(&form)?;
-    let l = load(&state, &p, id, Sight::Full).await?;
+    let moved = approval_move(
+        &state,
+        &p,
+        id,
+        v,
+        form.get("decision"),
+        form.get("comments"),
+    )
+    .await?;
+    respond(&state, &p, id, moved, false).await
+}
+
+/// Submits an approved referral and books it onto the next meeting whose deadline is open.
+pub async fn submit_move(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    v: i64,
+) -> Result<Moved, AppError> {
+    let l = load(state, p, id, Sight::Full).await?;
     if l.r.referrer_id != p.user.id && !p.user.has(jp_domain::Role::Administrator) {
         return Err(AppError::Forbidden);
     }
     let panel = l.panel.clone();
     let base = state.config.base_url.clone();
-    run(&state, &p, id, "submit", move |tx, actor| {
+    apply(state, p, "submit", move |tx, actor| {
         let coming = crate::booking::coming(tx, actor, &panel, today())?;
         let Some(next) = crate::booking::next_on_time(&coming, today()) else {
             return Err(ChangeError::Invalid("There is no meeting of this panel with an open submission deadline yet; ask the panel administrator".into()));
@@ -185,6 +248,17 @@ async fn submit(
         Ok(r)
     })
     .await
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+    form: Form,
+) -> Result<Response, AppError> {
+    let v = version(&form)?;
+    let moved = submit_move(&state, &p, id, v).await?;
+    respond(&state, &p, id, moved, false).await
 }
 
 /// Finds a meeting chosen on the page, checking it is still to come.

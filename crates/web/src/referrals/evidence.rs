@@ -96,6 +96,80 @@ fn refused(field: &str, m: impl Into<String>) -> Errors {
     e
 }
 
+/// Why an upload was refused: the status to answer and a message a person can act on.
+pub struct Refused(pub StatusCode, pub String);
+
+/// Streams one file into the blob store, refusing it as soon as it passes the
+/// size limit; checks what it is by its content (and DOCX/XLSX for zip
+/// bombs); attaches it to the referral. Refusals of the file are audited.
+pub async fn accept<S, E>(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    name: &str,
+    body: S,
+) -> Result<Result<i64, Refused>, AppError>
+where
+    S: futures_util::Stream<Item = Result<axum::body::Bytes, E>>,
+{
+    if name.trim().is_empty() {
+        return Ok(Err(Refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Select a file".into(),
+        )));
+    }
+    let blobs = Blobs::new(state.config.data_dir.join("attachments"));
+    let mut up = blobs
+        .upload(state.config.attachments)
+        .map_err(|_| AppError::Internal("cannot create the upload folder".into()))?;
+    let mut body = std::pin::pin!(body);
+    while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+        let chunk = chunk
+            .map_err(|_| AppError::BadRequest("The upload was interrupted; try again".into()))?;
+        if let Err(r) = up.write(&chunk) {
+            record_refusal(state, p, id, &r, name).await?;
+            let status = if matches!(r, Refusal::TooLarge(_)) {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            return Ok(Err(Refused(status, r.to_string())));
+        }
+    }
+    let blobs2 = blobs.clone();
+    let checked = tokio::task::spawn_blocking(move || up.finish().and_then(|c| blobs2.keep(c)))
+        .await
+        .map_err(|e| AppError::Internal(format!("upload check failed: {e}")))?;
+    let stored = match checked {
+        Ok(s) => s,
+        Err(r) => {
+            record_refusal(state, p, id, &r, name).await?;
+            return Ok(Err(Refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                r.to_string(),
+            )));
+        }
+    };
+    let clean = sanitise_name(name, stored.kind);
+    let actor = p.actor();
+    let uploader = p.user.id;
+    state
+        .db(move |c| {
+            let mut tx = c.begin()?;
+            match attachments::add(&mut tx, &actor, id, uploader, &clean, &stored) {
+                Ok(aid) => {
+                    tx.commit()?;
+                    Ok(Ok(aid))
+                }
+                Err(ChangeError::Invalid(m)) => {
+                    Ok(Err(Refused(StatusCode::UNPROCESSABLE_ENTITY, m)))
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+}
+
 /// Receives `_csrf` then `file` as multipart/form-data. The body limit is
 /// lifted for this route and enforced while streaming instead.
 async fn upload(
@@ -108,11 +182,8 @@ async fn upload(
         return Err(AppError::Csrf("uploads need a signed-in browser session"));
     };
     load_editable(&state, &p, id).await?;
-    let limits = state.config.attachments;
-    let blobs = Blobs::new(state.config.data_dir.join("attachments"));
     let mut csrf_ok = false;
-    let mut stored = None;
-    let mut name = String::new();
+    let mut outcome = None;
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(f)) => f,
@@ -129,68 +200,9 @@ async fn upload(
                 csrf_ok = !sent.is_empty() && constant_time_eq(&sent, csrf_token);
             }
             Some("file") if csrf_ok => {
-                name = field.file_name().unwrap_or("").to_owned();
-                if name.is_empty() {
-                    return respond(
-                        &state,
-                        &p,
-                        id,
-                        refused("file", "Select a file"),
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                    )
-                    .await;
-                }
-                let mut up = blobs
-                    .upload(limits)
-                    .map_err(|_| AppError::Internal("cannot create the upload folder".into()))?;
-                let mut field = field;
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(chunk)) => {
-                            if let Err(r) = up.write(&chunk) {
-                                record_refusal(&state, &p, id, &r, &name).await?;
-                                let status = if matches!(r, Refusal::TooLarge(_)) {
-                                    StatusCode::PAYLOAD_TOO_LARGE
-                                } else {
-                                    StatusCode::UNPROCESSABLE_ENTITY
-                                };
-                                return respond(
-                                    &state,
-                                    &p,
-                                    id,
-                                    refused("file", r.to_string()),
-                                    status,
-                                )
-                                .await;
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(_) => {
-                            return Err(AppError::BadRequest(
-                                "The upload was interrupted; try again".into(),
-                            ));
-                        }
-                    }
-                }
-                let blobs2 = blobs.clone();
-                let checked =
-                    tokio::task::spawn_blocking(move || up.finish().and_then(|c| blobs2.keep(c)))
-                        .await
-                        .map_err(|e| AppError::Internal(format!("upload check failed: {e}")))?;
-                match checked {
-                    Ok(s) => stored = Some(s),
-                    Err(r) => {
-                        record_refusal(&state, &p, id, &r, &name).await?;
-                        return respond(
-                            &state,
-                            &p,
-                            id,
-                            refused("file", r.to_string()),
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                        )
-                        .await;
-                    }
-                }
+                let name = field.file_name().unwrap_or("").to_owned();
+                outcome = Some(accept(&state, &p, id, &name, field).await?);
+                break;
             }
             _ => {}
         }
@@ -200,40 +212,15 @@ async fn upload(
             "the form's security token is missing or wrong",
         ));
     }
-    let Some(stored) = stored else {
-        return respond(
-            &state,
-            &p,
-            id,
-            refused("file", "Select a file"),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    };
-    let clean = sanitise_name(&name, stored.kind);
-    let actor = p.actor();
-    let uploader = p.user.id;
-    let outcome = state
-        .db(move |c| {
-            let mut tx = c.begin()?;
-            match attachments::add(&mut tx, &actor, id, uploader, &clean, &stored) {
-                Ok(_) => {
-                    tx.commit()?;
-                    Ok(None)
-                }
-                Err(ChangeError::Invalid(m)) => Ok(Some(m)),
-                Err(e) => Err(e.into()),
-            }
-        })
-        .await?;
     match outcome {
-        None => Ok(Redirect::to(&format!("/referrals/{id}/evidence")).into_response()),
-        Some(m) => {
+        Some(Ok(_)) => Ok(Redirect::to(&format!("/referrals/{id}/evidence")).into_response()),
+        Some(Err(Refused(status, m))) => respond(&state, &p, id, refused("file", m), status).await,
+        None => {
             respond(
                 &state,
                 &p,
                 id,
-                refused("file", m),
+                refused("file", "Select a file"),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await

@@ -2,9 +2,9 @@
 //! summary, and the moves of the lifecycle. The form's sections are in
 //! `sections`, evidence files in `evidence`.
 
-mod actions;
-mod evidence;
-mod sections;
+pub mod actions;
+pub mod evidence;
+pub mod sections;
 
 use crate::auth::Principal;
 use crate::error::AppError;
