@@ -374,6 +374,182 @@ async function newContext(options = {}) {
   return ctx
 }
 
+
+// ---------------------------------------------------------------- the referral flow
+
+function isoDaysFromToday(n) {
+  const d = new Date()
+  d.setUTCDate(d.getUTCDate() + n)
+  return { day: String(d.getUTCDate()), month: String(d.getUTCMonth() + 1), year: String(d.getUTCFullYear()) }
+}
+
+async function fillDate(page, key, d) {
+  await page.locator(`#${key}-day`).fill(d.day)
+  await page.locator(`#${key}-month`).fill(d.month)
+  await page.locator(`#${key}-year`).fill(d.year)
+}
+
+// Answers every question of a section page with something valid.
+async function fillSection(page, note) {
+  const form = page.locator('main form').first()
+  const dates = await form.locator('.govuk-date-input').evaluateAll((els) => els.map((e) => e.id))
+  for (const key of dates) await fillDate(page, key, isoDaysFromToday(-20))
+  for (const t of await form.locator('input.govuk-input:not(.govuk-date-input__input)').all()) await t.fill(`${note}: answered`)
+  for (const t of await form.locator('textarea').all()) await t.fill(`${note}: what the panel needs to know, written in full.`)
+  const radios = await form.locator('input[type=radio]').evaluateAll((els) => [...new Set(els.map((e) => e.name))])
+  for (const name of radios) {
+    const preferred = form.locator(`input[name="${name}"][value="complex"], input[name="${name}"][value="new"], input[name="${name}"][value="no"]`)
+    await ((await preferred.count()) ? preferred.first() : form.locator(`input[name="${name}"]`).first()).check()
+  }
+  const boxes = await form.locator('input[type=checkbox]').evaluateAll((els) => [...new Set(els.map((e) => e.name))])
+  for (const name of boxes) await form.locator(`input[name="${name}"]`).first().check()
+}
+
+// Opens a page and checks it. checkPage leaves the skip link focused (it is
+// shown in the flow of the page while focused), so it is blurred again before
+// anything is clicked: otherwise the page shifts under the pointer mid-click.
+async function gotoChecked(page, who, p) {
+  const resp = await page.goto(url(p), { waitUntil: 'load' })
+  await checkPage(page, who, page.url(), resp)
+  await unfocus(page)
+}
+
+async function unfocus(page) {
+  await page.evaluate(() => document.activeElement && document.activeElement.blur && document.activeElement.blur())
+}
+
+// Clicks a button (by its words, or the main form's first button) and waits for the next page.
+async function clickButton(page, name = null) {
+  const button = name
+    ? page.getByRole('button', { name, exact: true }).first()
+    : page.locator('main form button.govuk-button').first()
+  const words = name ?? oneLine(await button.innerText())
+  const status = await submitAndWait(page, () => button.click())
+  const summary = await errorSummaryText(page)
+  assert(!summary, `after “${words}” (status ${status}, at ${pathOf(page.url())}): ${summary}`)
+  return status
+}
+
+async function statusTag(page) {
+  return oneLine(await page.locator('main .govuk-tag').first().innerText().catch(() => ''))
+}
+
+async function checkReferralFlow(users) {
+  const by = Object.fromEntries(users.map((u) => [u.role, u]))
+  if (!by.referrer || !by.approver) return
+  const ctxR = await newContext()
+  const ctxA = await newContext()
+  const r = await ctxR.newPage()
+  const a = await ctxA.newPage()
+  let referral = null
+  try {
+    if (!(await check('flow: referrer and approver sign in', async () => {
+      await signIn(r, by.referrer)
+      await signIn(a, by.approver)
+    }))) return
+    const steps = [
+      ['flow: add a child to the register', async () => {
+        await gotoChecked(r, 'flow', '/children/new')
+        await r.locator('#given_name').fill('Juniper')
+        await r.locator('#family_name').fill('Oakhurst')
+        const seed = Date.now()
+        await fillDate(r, 'date_of_birth', { day: String((seed % 28) + 1), month: String((Math.floor(seed / 28) % 12) + 1), year: String(2010 + (seed % 7)) })
+        await r.locator('#local_id').fill(`BR-${Date.now()}`)
+        await r.locator('#parental_responsibility').fill('Both parents')
+        await r.locator('#language_needs').fill('English; uses a communication book')
+        await clickButton(r)
+        assert(/^\/children\/\d+$/.test(new URL(r.url()).pathname), `landed on ${pathOf(r.url())}`)
+      }],
+      ['flow: start a referral from the child record', async () => {
+        await checkPage(r, 'flow', r.url(), await r.reload({ waitUntil: 'load' }))
+        await unfocus(r)
+        const start = await r.locator('main a', { hasText: 'Start a referral' }).first().getAttribute('href')
+        assert(start, 'the child record offers “Start a referral”')
+        await gotoChecked(r, 'flow', start)
+        await r.locator('#panel_id').selectOption({ index: 1 })
+        await clickButton(r)
+        assert(/^\/referrals\/\d+$/.test(new URL(r.url()).pathname), `landed on ${pathOf(r.url())}`)
+        referral = new URL(r.url()).pathname
+      }],
+      ['flow: answer every section of the task list', async () => {
+        const sections = await sameOriginLinks(r, 'main a[href*="/sections/"]')
+        assert(sections.length >= 9, `${sections.length} section links on the task list`)
+        for (const s of sections) {
+          await gotoChecked(r, 'flow', pathOf(s))
+          await fillSection(r, 'Flow')
+          await clickButton(r, 'Save and continue')
+          assert(new URL(r.url()).pathname === referral, `after saving ${pathOf(s)} at ${pathOf(r.url())}`)
+        }
+      }],
+      ['flow: an option with a cost line, recommended', async () => {
+        await gotoChecked(r, 'flow', `${referral}/options`)
+        await r.locator('#provider').fill('Heathfield Short Breaks')
+        await r.locator('#description').fill('Two nights of short breaks every other weekend')
+        await clickButton(r, 'Add the option')
+        await r.locator('#item').fill('Short break night')
+        await r.locator('#unit_cost').fill('240.00')
+        await r.locator('#unit').selectOption('per-day')
+        await r.locator('#quantity').fill('1')
+        await fillDate(r, 'start', isoDaysFromToday(40))
+        await fillDate(r, 'end', isoDaysFromToday(400))
+        await clickButton(r, 'Add the cost line')
+        await r.locator('input[name="recommended"]').first().check()
+        await clickButton(r, 'Save recommendation')
+        await checkPage(r, 'flow', r.url(), { status: () => 200, headers: () => ({ 'content-type': 'text/html' }) })
+        await unfocus(r)
+        assert((await r.locator('main').innerText()).includes('£12,480.00'), 'annual total £12,480.00 shown')
+      }],
+      ['flow: attach evidence', async () => {
+        await gotoChecked(r, 'flow', `${referral}/evidence`)
+        await r.locator('#file').setInputFiles({ name: 'assessment.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n') })
+        await clickButton(r, 'Upload')
+        assert((await r.locator('main').innerText()).includes('assessment.pdf'), 'the file is listed')
+      }],
+      ['flow: check answers and send for approval', async () => {
+        await gotoChecked(r, 'flow', `${referral}/check`)
+        await gotoChecked(r, 'flow', referral)
+        await clickButton(r, 'Send for approval')
+        assert(/awaiting approval/i.test(await statusTag(r)), `status: ${await statusTag(r)}`)
+      }],
+      ['flow: the approver returns it with comments', async () => {
+        await gotoChecked(a, 'flow-approver', referral)
+        await a.locator('#decision-1').check()
+        await a.locator('#comments').fill('Please add the school’s view.')
+        await clickButton(a, 'Record your decision')
+        assert(/returned/i.test(await statusTag(a)), `status: ${await statusTag(a)}`)
+      }],
+      ['flow: the referrer fixes it and sends it again', async () => {
+        await gotoChecked(r, 'flow', referral)
+        assert((await r.locator('main').innerText()).includes('Please add the school’s view.'), 'the comments are shown')
+        await gotoChecked(r, 'flow', `${referral}/sections/family`)
+        await r.locator('textarea').first().fill('Family details, now with the school’s view.')
+        await clickButton(r, 'Save and continue')
+        await clickButton(r, 'Send for approval')
+        assert(/awaiting approval/i.test(await statusTag(r)), `status: ${await statusTag(r)}`)
+      }],
+      ['flow: the approver approves', async () => {
+        await gotoChecked(a, 'flow-approver', referral)
+        await a.locator('#decision-0').check()
+        await clickButton(a, 'Record your decision')
+        assert(/approved/i.test(await statusTag(a)), `status: ${await statusTag(a)}`)
+      }],
+      ['flow: submitted and booked onto a meeting', async () => {
+        await gotoChecked(r, 'flow', referral)
+        await clickButton(r, 'Submit and book')
+        await checkPage(r, 'flow', r.url(), { status: () => 200, headers: () => ({ 'content-type': 'text/html' }) })
+        assert(/booked/i.test(await statusTag(r)), `status: ${await statusTag(r)}`)
+        assert(/must attend/i.test(await r.locator('main').innerText()), 'the referrer is told they must attend')
+      }],
+    ]
+    for (const [name, fn] of steps) {
+      if (!(await check(name, fn))) break
+    }
+  } finally {
+    await ctxR.close().catch(() => {})
+    await ctxA.close().catch(() => {})
+  }
+}
+
 // ---------------------------------------------------------------- checks
 
 async function checkSignInPage() {
@@ -624,6 +800,7 @@ async function main() {
     if (finished) return
     await checkUser(user)
   }
+  if (!finished) await checkReferralFlow(users)
   if (!finished) await checkKeyboard(users[0])
   if (!finished) await checkNoJs(users[0])
 
