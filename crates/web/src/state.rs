@@ -67,4 +67,23 @@ impl AppState {
         .await
         .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
     }
+
+    /// Records an event on its own, in its own transaction: a refused upload,
+    /// a refused self-approval — security events that change nothing else.
+    pub async fn record_event(
+        &self,
+        actor: jp_store::Actor,
+        action: &'static str,
+        entity: &'static str,
+        entity_id: String,
+        details: serde_json::Value,
+    ) -> Result<(), AppError> {
+        self.db(move |c| {
+            let mut tx = c.begin()?;
+            jp_store::audit::record(&mut tx, &actor, action, entity, Some(entity_id), details)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
 }

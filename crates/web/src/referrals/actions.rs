@@ -169,21 +169,14 @@ pub async fn approval_move(
     let l = load(state, p, id, Sight::Full).await?;
     if l.r.referrer_id == p.user.id {
         // A security event: recorded in its own transaction, the change refused.
-        let actor = p.actor();
         state
-            .db(move |c| {
-                let mut tx = c.begin()?;
-                jp_store::audit::record(
-                    &mut tx,
-                    &actor,
-                    "referral.self-approval-refused",
-                    "referral",
-                    Some(id.to_string()),
-                    serde_json::json!({}),
-                )?;
-                tx.commit()?;
-                Ok(())
-            })
+            .record_event(
+                p.actor(),
+                "referral.self-approval-refused",
+                "referral",
+                id.to_string(),
+                serde_json::json!({}),
+            )
             .await?;
         return Ok(refused(
             "decision",

@@ -71,22 +71,15 @@ async fn record_refusal(
     r: &Refusal,
     name: &str,
 ) -> Result<(), AppError> {
-    let actor = p.actor();
     let details = serde_json::json!({"reason": r.to_string(), "file_name": name.chars().filter(|c| !c.is_control()).take(200).collect::<String>()});
     state
-        .db(move |c| {
-            let mut tx = c.begin()?;
-            jp_store::audit::record(
-                &mut tx,
-                &actor,
-                "attachment.refused",
-                "referral",
-                Some(id.to_string()),
-                details,
-            )?;
-            tx.commit()?;
-            Ok(())
-        })
+        .record_event(
+            p.actor(),
+            "attachment.refused",
+            "referral",
+            id.to_string(),
+            details,
+        )
         .await
 }
 
