@@ -18,24 +18,7 @@ use jp_domain::lifecycle::Status;
 async fn booked(app: &TestApp, local_id: &str) -> i64 {
     let referrer = app.login(Role::Referrer);
     let approver = app.login(Role::Approver);
-    let child = add_child(app, &referrer, local_id, "").await;
-    let panel_id = blocking(|| {
-        jp_store::reference::panels::list(&mut app.db.store.conn().unwrap()).unwrap()[0].id
-    });
-    let res = post(
-        app,
-        "/referrals/new",
-        &referrer,
-        &kv(&[
-            ("child_id", &child.to_string()),
-            ("panel_id", &panel_id.to_string()),
-        ]),
-    )
-    .await;
-    let id: i64 = location(&res)
-        .trim_start_matches("/referrals/")
-        .parse()
-        .unwrap();
+    let id = new_referral(app, &referrer, local_id).await;
     complete(app, &referrer, id).await;
     for (who, path, extra) in [
         (&referrer, "send", vec![]),
@@ -182,24 +165,7 @@ fn a_two_gigabyte_upload_is_refused_after_the_limit_not_read_to_the_end() {
     let app = TestApp::new(jp_store::testing::sqlite());
     run_async(async {
         let referrer = app.login(Role::Referrer);
-        let child = add_child(&app, &referrer, "BIG-1", "").await;
-        let panel_id = blocking(|| {
-            jp_store::reference::panels::list(&mut app.db.store.conn().unwrap()).unwrap()[0].id
-        });
-        let res = post(
-            &app,
-            "/referrals/new",
-            &referrer,
-            &kv(&[
-                ("child_id", &child.to_string()),
-                ("panel_id", &panel_id.to_string()),
-            ]),
-        )
-        .await;
-        let id: i64 = location(&res)
-            .trim_start_matches("/referrals/")
-            .parse()
-            .unwrap();
+        let id = new_referral(&app, &referrer, "BIG-1").await;
         // 2 GiB of a "PDF", produced lazily: counts how much the server asked for.
         let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counter = sent.clone();
@@ -240,24 +206,7 @@ fn two_people_saving_one_section_the_second_is_told_and_keeps_their_text() {
     let app = TestApp::new(jp_store::testing::sqlite());
     run_async(async {
         let referrer = app.login(Role::Referrer);
-        let child = add_child(&app, &referrer, "TWO-1", "").await;
-        let panel_id = blocking(|| {
-            jp_store::reference::panels::list(&mut app.db.store.conn().unwrap()).unwrap()[0].id
-        });
-        let res = post(
-            &app,
-            "/referrals/new",
-            &referrer,
-            &kv(&[
-                ("child_id", &child.to_string()),
-                ("panel_id", &panel_id.to_string()),
-            ]),
-        )
-        .await;
-        let id: i64 = location(&res)
-            .trim_start_matches("/referrals/")
-            .parse()
-            .unwrap();
+        let id = new_referral(&app, &referrer, "TWO-1").await;
         let path = format!("/referrals/{id}/sections/family");
         // Two tabs open the section; the first saves.
         let page = body_text(app.send(get(&path, Some(&referrer))).await).await;

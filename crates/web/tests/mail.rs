@@ -53,24 +53,7 @@ fn referral_moves_send_e_mail_that_survives_refusals() {
                     .unwrap();
             let referrer = app.login(Role::Referrer);
             let approver = app.login(Role::Approver);
-            let child = add_child(&app, &referrer, "LC-30001", "").await;
-            let panel_id = blocking(|| {
-                jp_store::reference::panels::list(&mut app.db.store.conn().unwrap()).unwrap()[0].id
-            });
-            let res = post(
-                &app,
-                "/referrals/new",
-                &referrer,
-                &kv(&[
-                    ("child_id", &child.to_string()),
-                    ("panel_id", &panel_id.to_string()),
-                ]),
-            )
-            .await;
-            let id: i64 = location(&res)
-                .trim_start_matches("/referrals/")
-                .parse()
-                .unwrap();
+            let id = new_referral(&app, &referrer, "LC-30001").await;
             complete(&app, &referrer, id).await;
             assert!(mails(&app).is_empty(), "drafting sends nothing");
 

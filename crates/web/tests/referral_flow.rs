@@ -304,24 +304,7 @@ fn bad_input_on_the_referral_pages_is_refused_with_a_message() {
         );
         assert!(html.contains("value=\"Pellow\""), "what was typed is kept");
 
-        let child = add_child(&app, &referrer, "LC-2", "").await;
-        let panel_id = blocking(|| {
-            jp_store::reference::panels::list(&mut app.db.store.conn().unwrap()).unwrap()[0].id
-        });
-        let res = post(
-            &app,
-            "/referrals/new",
-            &referrer,
-            &kv(&[
-                ("child_id", &child.to_string()),
-                ("panel_id", &panel_id.to_string()),
-            ]),
-        )
-        .await;
-        let id: i64 = location(&res)
-            .trim_start_matches("/referrals/")
-            .parse()
-            .unwrap();
+        let id = new_referral(&app, &referrer, "LC-2").await;
 
         // A saved section survives a later bad save of the same section.
         let path = format!("/referrals/{id}/sections/family");

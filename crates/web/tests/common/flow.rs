@@ -224,3 +224,25 @@ pub async fn complete(app: &TestApp, who: &Login, id: i64) {
         body_text(res).await
     );
 }
+
+/// A new draft referral to the first panel, for a new child with `local_id`.
+pub async fn new_referral(app: &TestApp, who: &Login, local_id: &str) -> i64 {
+    let child = add_child(app, who, local_id, "").await;
+    let panel_id = blocking(|| {
+        jp_store::reference::panels::list(&mut app.db.store.conn().unwrap()).unwrap()[0].id
+    });
+    let res = post(
+        app,
+        "/referrals/new",
+        who,
+        &kv(&[
+            ("child_id", &child.to_string()),
+            ("panel_id", &panel_id.to_string()),
+        ]),
+    )
+    .await;
+    location(&res)
+        .trim_start_matches("/referrals/")
+        .parse()
+        .unwrap()
+}
