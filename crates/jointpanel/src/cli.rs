@@ -159,6 +159,9 @@ pub struct ServeArgs {
         default_value = "Joint Panel <jointpanel@localhost>"
     )]
     pub mail_from: String,
+    /// Keep attachments in an S3-compatible bucket: s3://bucket[/prefix] (endpoint and keys from AWS_* variables)
+    #[arg(long, env = "JOINTPANEL_ATTACHMENTS_URL")]
+    pub attachments_url: Option<String>,
     /// The address people reach the service at, for links in e-mails (default: http://BIND)
     #[arg(long, env = "JOINTPANEL_BASE_URL")]
     pub base_url: Option<String>,
@@ -355,7 +358,11 @@ fn serve(g: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let files = jp_web::files::FileStore::from_url(args.attachments_url.as_deref())
+        .map_err(anyhow::Error::msg)?;
+    println!("Attachments: {}", files.describe());
     let config = jp_web::WebConfig {
+        files,
         base_url: args
             .base_url
             .clone()

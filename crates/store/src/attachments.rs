@@ -167,6 +167,11 @@ impl Blobs {
         })
     }
 
+    /// Where a stored file lives (None for something that is not a SHA-256).
+    pub fn path(&self, sha256: &str) -> Option<PathBuf> {
+        self.path_of(sha256)
+    }
+
     pub fn open(&self, sha256: &str) -> io::Result<std::fs::File> {
         let path = self
             .path_of(sha256)

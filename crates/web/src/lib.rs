@@ -11,6 +11,7 @@ pub mod auth;
 pub mod booking;
 pub mod children;
 pub mod error;
+pub mod files;
 pub mod forms;
 pub mod home;
 pub mod mail;

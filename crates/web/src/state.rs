@@ -22,6 +22,8 @@ pub struct WebConfig {
     pub base_url: String,
     /// Whether an SMTP server is configured (the outbox page says when not).
     pub smtp_configured: bool,
+    /// Where attachment files live (the data directory, or an S3-compatible bucket).
+    pub files: crate::files::FileStore,
 }
 
 impl Default for WebConfig {
@@ -35,6 +37,7 @@ impl Default for WebConfig {
             attachments: jp_store::attachments::Limits::default(),
             base_url: "http://127.0.0.1:8080".to_owned(),
             smtp_configured: false,
+            files: crate::files::FileStore::Local,
         }
     }
 }

@@ -143,6 +143,7 @@ where
             )));
         }
     };
+    state.config.files.publish(&blobs, &stored.sha256).await?;
     let clean = sanitise_name(name, stored.kind);
     let actor = p.actor();
     let uploader = p.user.id;
@@ -260,17 +261,7 @@ async fn download(
         })
         .await?;
     let blobs = Blobs::new(state.config.data_dir.join("attachments"));
-    let sha = a.sha256.clone();
-    let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-        use std::io::Read;
-        let mut f = blobs.open(&sha)?;
-        let mut buf = Vec::new();
-        f.read_to_end(&mut buf)?;
-        Ok(buf)
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("download failed: {e}")))?
-    .map_err(|e| AppError::Internal(format!("attachment {} is missing from storage: {e}", a.id)))?;
+    let bytes = state.config.files.read(&blobs, &a.sha256).await?;
     let mut res = Body::from(bytes).into_response();
     let h = res.headers_mut();
     h.insert(
