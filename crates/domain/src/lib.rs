@@ -7,6 +7,7 @@ pub mod costs;
 pub mod email;
 pub mod identifiers;
 pub mod lifecycle;
+pub mod meeting_lifecycle;
 pub mod money;
 pub mod panel_rules;
 pub mod password;

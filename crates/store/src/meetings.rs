@@ -1,10 +1,12 @@
 //! Meetings as dates to book referrals onto (SPEC §4). The scheduled dates
 //! come from each panel's cadence; the meetings feature adds the rest.
 
+use crate::ChangeError;
 use crate::db::{self, Conn, DbResult, Row, Tx};
 use crate::reference::panels::Panel;
 use crate::{Actor, audit, params};
 use chrono::{Datelike, NaiveDate};
+use jp_domain::meeting_lifecycle::{self, MeetingAction, MeetingStatus};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -12,11 +14,25 @@ pub struct Meeting {
     pub id: i64,
     pub panel_id: i64,
     pub date: NaiveDate,
+    /// "scheduled" (from the panel's cadence) or "ad-hoc"
     pub kind: String,
+    /// A `MeetingStatus` slug.
     pub status: String,
+    /// "10:00"
+    pub start_time: String,
+    pub venue: String,
+    pub online_link: String,
+    pub version: i64,
 }
 
-const COLUMNS: &str = "id, panel_id, meeting_date, kind, status";
+impl Meeting {
+    pub fn status(&self) -> MeetingStatus {
+        MeetingStatus::parse(&self.status).unwrap_or(MeetingStatus::Scheduled)
+    }
+}
+
+const COLUMNS: &str =
+    "id, panel_id, meeting_date, kind, status, start_time, venue, online_link, version";
 
 fn from_row(r: &Row) -> DbResult<Meeting> {
     Ok(Meeting {
@@ -25,6 +41,10 @@ fn from_row(r: &Row) -> DbResult<Meeting> {
         date: r.get(2)?,
         kind: r.get(3)?,
         status: r.get(4)?,
+        start_time: r.get(5)?,
+        venue: r.get(6)?,
+        online_link: r.get(7)?,
+        version: r.get(8)?,
     })
 }
 
@@ -94,4 +114,154 @@ pub fn ensure_scheduled(
         )?;
     }
     Ok(added.len())
+}
+
+/// Meetings from `from` on (all panels, or one), soonest first; at most `limit`.
+pub fn list(
+    conn: &mut Conn,
+    panel_id: Option<i64>,
+    from: NaiveDate,
+    limit: i64,
+) -> DbResult<Vec<Meeting>> {
+    conn.query(
+        &format!(
+            "SELECT {COLUMNS} FROM meetings WHERE ($1 = 0 OR panel_id = $1) AND meeting_date >= $2 ORDER BY meeting_date, id LIMIT $3"
+        ),
+        &params![panel_id.unwrap_or(0), from, limit],
+    )?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// How many referrals are booked onto each meeting (meeting id → count).
+pub fn booked_counts(conn: &mut Conn, ids: &[i64]) -> DbResult<Vec<(i64, i64)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let n: i64 = conn
+            .query_one(
+                "SELECT COUNT(*) FROM referrals WHERE meeting_id = $1 AND status <> 'closed'",
+                &params![*id],
+            )?
+            .get(0)?;
+        out.push((*id, n));
+    }
+    Ok(out)
+}
+
+/// The practical details of a meeting, as entered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Details {
+    pub start_time: String,
+    pub venue: String,
+    pub online_link: String,
+}
+
+/// Adds an ad-hoc meeting of `panel_id` on `date`. Audited.
+pub fn create_ad_hoc(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    panel_id: i64,
+    date: NaiveDate,
+    d: &Details,
+) -> Result<i64, ChangeError> {
+    let now = db::now();
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO meetings (panel_id, meeting_date, kind, status, start_time, venue, online_link, created_by, created_at, updated_at)
+             VALUES ($1, $2, 'ad-hoc', 'scheduled', $3, $4, $5, $6, $7, $7) RETURNING id",
+            &params![panel_id, date, &d.start_time, &d.venue, &d.online_link, actor.user_id, now],
+        )?
+        .get(0)?;
+    audit::record(
+        tx,
+        actor,
+        "meeting.created",
+        "meeting",
+        Some(id.to_string()),
+        serde_json::json!({"panel_id": panel_id, "date": date, "start_time": d.start_time}),
+    )?;
+    Ok(id)
+}
+
+/// Changes the details of a meeting still to be held (optimistic: `version` as read).
+pub fn update_details(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    id: i64,
+    version: i64,
+    d: &Details,
+) -> Result<Meeting, ChangeError> {
+    let m = get(tx, id)?.ok_or(ChangeError::NotFound)?;
+    if m.version != version {
+        return Err(ChangeError::Conflict { current: m.version });
+    }
+    if !m.status().is_open() {
+        return Err(ChangeError::Invalid(format!(
+            "This meeting is “{}”: its details can no longer be changed",
+            m.status().label()
+        )));
+    }
+    tx.execute(
+        "UPDATE meetings SET start_time = $1, venue = $2, online_link = $3, version = version + 1, updated_at = $4 WHERE id = $5",
+        &params![&d.start_time, &d.venue, &d.online_link, db::now(), id],
+    )?;
+    audit::record(
+        tx,
+        actor,
+        "meeting.updated",
+        "meeting",
+        Some(id.to_string()),
+        serde_json::json!({
+            "start_time": [m.start_time, d.start_time],
+            "venue": [m.venue, d.venue],
+            "online_link": [m.online_link, d.online_link],
+        }),
+    )?;
+    get(tx, id)?.ok_or(ChangeError::NotFound)
+}
+
+/// Moves a meeting along its lifecycle. Cancelling is refused while referrals
+/// are booked onto it (they are moved first, so nobody is left without a date).
+pub fn apply(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    id: i64,
+    version: i64,
+    action: MeetingAction,
+) -> Result<Meeting, ChangeError> {
+    let m = get(tx, id)?.ok_or(ChangeError::NotFound)?;
+    if m.version != version {
+        return Err(ChangeError::Conflict { current: m.version });
+    }
+    let to = meeting_lifecycle::next(m.status(), action)
+        .map_err(|e| ChangeError::Invalid(capitalised(&e.to_string())))?;
+    if action == MeetingAction::Cancel {
+        let booked = booked_counts(tx, &[id])?[0].1;
+        if booked > 0 {
+            return Err(ChangeError::Invalid(format!(
+                "{booked} referral(s) are booked onto this meeting: move them to another meeting first"
+            )));
+        }
+    }
+    tx.execute(
+        "UPDATE meetings SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3",
+        &params![to.slug(), db::now(), id],
+    )?;
+    audit::record(
+        tx,
+        actor,
+        &format!("meeting.{}", to.slug()),
+        "meeting",
+        Some(id.to_string()),
+        serde_json::json!({"from": m.status, "to": to.slug(), "date": m.date}),
+    )?;
+    get(tx, id)?.ok_or(ChangeError::NotFound)
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }

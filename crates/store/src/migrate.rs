@@ -37,6 +37,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_outbox.sql"),
         postgres: include_str!("../migrations/postgres/0006_outbox.sql"),
     },
+    Migration {
+        version: 7,
+        name: "meeting details",
+        sqlite: include_str!("../migrations/sqlite/0007_meeting_details.sql"),
+        postgres: include_str!("../migrations/postgres/0007_meeting_details.sql"),
+    },
 ];
 
 const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"

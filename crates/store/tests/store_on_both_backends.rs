@@ -399,3 +399,57 @@ on_both_backends! {
         assert!(outbox::mark_sent(&mut c, id, "worker-2").unwrap());
     }
 }
+
+on_both_backends! {
+    fn meetings_are_added_changed_and_cancelled_by_their_rules(db) {
+        use jp_domain::meeting_lifecycle::{MeetingAction, MeetingStatus};
+        use jp_store::meetings::{self, Details};
+        let mut c = conn(db);
+        demo::load(&mut c).unwrap();
+        let panel = jp_store::reference::panels::list(&mut c).unwrap()[0].clone();
+        let day = chrono::NaiveDate::from_ymd_opt(2031, 3, 20).unwrap();
+        let details = Details { start_time: "13:30".into(), venue: "Room 4, County Hall".into(), online_link: String::new() };
+        let mut tx = c.begin().unwrap();
+        let id = meetings::create_ad_hoc(&mut tx, &admin(), panel.id, day, &details).unwrap();
+        tx.commit().unwrap();
+        let m = meetings::get(&mut c, id).unwrap().unwrap();
+        assert_eq!((m.kind.as_str(), m.status(), m.start_time.as_str()), ("ad-hoc", MeetingStatus::Scheduled, "13:30"));
+
+        // A stale edit is refused; nothing changes.
+        let mut tx = c.begin().unwrap();
+        let newer = Details { online_link: "https://meet.example.org/jfp".into(), ..details.clone() };
+        meetings::update_details(&mut tx, &admin(), id, m.version, &newer).unwrap();
+        tx.commit().unwrap();
+        let mut tx = c.begin().unwrap();
+        assert!(matches!(meetings::update_details(&mut tx, &admin(), id, m.version, &details), Err(ChangeError::Conflict { .. })));
+        drop(tx);
+        assert_eq!(meetings::get(&mut c, id).unwrap().unwrap().online_link, "https://meet.example.org/jfp");
+
+        // Illegal moves are refused with words; cancelling works before the agenda is approved.
+        let v = meetings::get(&mut c, id).unwrap().unwrap().version;
+        let mut tx = c.begin().unwrap();
+        match meetings::apply(&mut tx, &admin(), id, v, MeetingAction::Close) {
+            Err(ChangeError::Invalid(m)) => assert!(m.contains("cannot close the meeting"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        drop(tx);
+        let mut tx = c.begin().unwrap();
+        let m = meetings::apply(&mut tx, &admin(), id, v, MeetingAction::Cancel).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(m.status(), MeetingStatus::Cancelled);
+
+        // A cancelled cadence date is not scheduled again.
+        let mut tx = c.begin().unwrap();
+        meetings::ensure_scheduled(&mut tx, &admin(), &panel, day, 2).unwrap();
+        tx.commit().unwrap();
+        let first = meetings::list(&mut c, Some(panel.id), day, 10).unwrap().into_iter().find(|m| m.kind == "scheduled").unwrap();
+        let mut tx = c.begin().unwrap();
+        meetings::apply(&mut tx, &admin(), first.id, first.version, MeetingAction::Cancel).unwrap();
+        tx.commit().unwrap();
+        let mut tx = c.begin().unwrap();
+        assert_eq!(meetings::ensure_scheduled(&mut tx, &admin(), &panel, day, 2).unwrap(), 0);
+        tx.commit().unwrap();
+        assert!(meetings::upcoming(&mut c, panel.id, day).unwrap().iter().all(|m| m.id != first.id));
+        assert!(matches!(audit::verify(&mut c).unwrap(), Verdict::Intact { .. }));
+    }
+}
