@@ -1077,3 +1077,14 @@ pub fn administrators(conn: &mut Conn) -> DbResult<Vec<User>> {
         .filter(|u| u.active && u.has(Role::Administrator))
         .collect())
 }
+
+/// The referrals booked onto a meeting (not withdrawn), late items last.
+pub fn on_meeting(conn: &mut Conn, meeting_id: i64) -> DbResult<Vec<Referral>> {
+    conn.query(
+        &format!("{SELECT} WHERE r.meeting_id = $1 AND r.status <> 'closed' ORDER BY r.late, r.submitted_at, r.id"),
+        &params![meeting_id],
+    )?
+    .iter()
+    .map(from_row)
+    .collect()
+}

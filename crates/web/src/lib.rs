@@ -15,6 +15,7 @@ pub mod files;
 pub mod forms;
 pub mod home;
 pub mod mail;
+pub mod meetings;
 pub mod notify;
 pub mod pages;
 pub mod policy;
@@ -44,6 +45,7 @@ pub fn all_routes() -> routes::Routes {
         .merge(audit_log::routes())
         .merge(children::routes())
         .merge(referrals::routes())
+        .merge(meetings::routes())
         .merge(api::routes())
 }
 

@@ -36,6 +36,7 @@ pub fn navigation(roles: &[Role], path: &str) -> Vec<NavItem> {
     }
     if roles.iter().any(|r| casework.contains(r)) {
         items.push(("/children", "Children"));
+        items.push(("/meetings", "Meetings"));
     }
     if roles.contains(&Role::SystemAdministrator) {
         items.push(("/admin", "Administration"));

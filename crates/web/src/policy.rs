@@ -208,6 +208,13 @@ pub const POLICY: &[Rule] = &[
     rule(Post, "/api/v1/referrals/{id}/send", REFERRER),
     rule(Post, "/api/v1/referrals/{id}/approval", APPROVERS),
     rule(Post, "/api/v1/referrals/{id}/submit", REFERRER_OR_ADMIN),
+    rule(Get, "/meetings", CASEWORK),
+    rule(Get, "/meetings/new", PANEL_ADMIN),
+    rule(Post, "/meetings/new", PANEL_ADMIN),
+    rule(Get, "/meetings/{id}", CASEWORK),
+    rule(Get, "/meetings/{id}/edit", PANEL_ADMIN),
+    rule(Post, "/meetings/{id}/edit", PANEL_ADMIN),
+    rule(Post, "/meetings/{id}/cancel", PANEL_ADMIN),
     rule(Get, "/api/v1/audit", AUDITOR),
     rule(Get, "/api/v1/audit/verify", AUDITOR),
 ];
