@@ -5,6 +5,7 @@
 pub mod calendar;
 pub mod costs;
 pub mod email;
+pub mod ical;
 pub mod identifiers;
 pub mod lifecycle;
 pub mod meeting_lifecycle;

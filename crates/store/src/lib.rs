@@ -12,6 +12,7 @@ pub mod children;
 pub mod db;
 pub mod demo;
 pub mod demo_casework;
+pub mod feeds;
 pub mod meetings;
 pub mod migrate;
 pub mod outbox;

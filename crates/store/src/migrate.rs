@@ -43,6 +43,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_meeting_details.sql"),
         postgres: include_str!("../migrations/postgres/0007_meeting_details.sql"),
     },
+    Migration {
+        version: 8,
+        name: "calendar feeds",
+        sqlite: include_str!("../migrations/sqlite/0008_calendar_feeds.sql"),
+        postgres: include_str!("../migrations/postgres/0008_calendar_feeds.sql"),
+    },
 ];
 
 const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"

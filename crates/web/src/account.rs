@@ -27,6 +27,8 @@ struct AccountPage {
     page: PageCtx,
     details: Vec<(String, String)>,
     tokens: Vec<(TokenInfo, String, String)>,
+    /// The active calendar feed: when made, and when last read.
+    feed: Option<(String, String)>,
 }
 
 async fn show(
@@ -35,7 +37,18 @@ async fn show(
     Query(saved): Query<crate::admin::Saved>,
 ) -> Result<Response, AppError> {
     let id = p.user.id;
-    let tokens = state.db(move |c| Ok(accounts::tokens_of(c, id)?)).await?;
+    let (tokens, feed) = state
+        .db(move |c| Ok((accounts::tokens_of(c, id)?, jp_store::feeds::active(c, id)?)))
+        .await?;
+    let feed = feed.map(|(made, used)| {
+        (
+            date_time(made),
+            used.map_or_else(
+                || "not read yet".to_owned(),
+                |t| format!("last read {}", date_time(t)),
+            ),
+        )
+    });
     let u = &p.user;
     let details = vec![
         ("Name".into(), u.name.clone()),
@@ -66,9 +79,16 @@ async fn show(
         })
         .collect();
     Ok(render(&AccountPage {
-        page: PageCtx::new(&p, "Your account", "/account").with_flash(saved.banner("Password")),
+        page: PageCtx::new(&p, "Your account", "/account").with_flash(
+            if saved.is("feed-revoked") {
+                Some("Calendar feed revoked: its address no longer works".to_owned())
+            } else {
+                saved.banner("Password")
+            },
+        ),
         details,
         tokens,
+        feed,
     }))
 }
 

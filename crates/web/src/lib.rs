@@ -11,6 +11,7 @@ pub mod auth;
 pub mod booking;
 pub mod children;
 pub mod error;
+pub mod feeds;
 pub mod files;
 pub mod forms;
 pub mod home;
@@ -46,6 +47,7 @@ pub fn all_routes() -> routes::Routes {
         .merge(children::routes())
         .merge(referrals::routes())
         .merge(meetings::routes())
+        .merge(feeds::routes())
         .merge(api::routes())
 }
 

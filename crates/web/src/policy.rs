@@ -94,6 +94,8 @@ pub const POLICY: &[Rule] = &[
     rule(Post, "/sign-in", Public),
     rule(Get, "/accessibility", Public),
     rule(Get, "/api/openapi.json", Public),
+    // The address itself is the credential (secret, hashed, revocable).
+    rule(Get, "/feeds/{token}", Public),
     // Everyone signed in
     rule(Get, "/", SignedIn),
     rule(Post, "/sign-out", SignedIn),
@@ -101,6 +103,8 @@ pub const POLICY: &[Rule] = &[
     rule(Get, "/account/password", SignedIn),
     rule(Post, "/account/password", SignedIn),
     rule(Post, "/account/tokens/{id}/revoke", SignedIn),
+    rule(Post, "/account/calendar-feed", SignedIn),
+    rule(Post, "/account/calendar-feed/revoke", SignedIn),
     rule(Get, "/api/v1/me", SignedIn),
     rule(Get, "/api/v1/panels", SignedIn),
     rule(Get, "/api/v1/panels/{id}", SignedIn),

@@ -68,6 +68,11 @@ pub struct Saved {
 }
 
 impl Saved {
+    /// Whether the redirect said `what` was done.
+    pub fn is(&self, what: &str) -> bool {
+        self.saved.as_deref() == Some(what)
+    }
+
     pub fn banner(&self, what: &str) -> Option<String> {
         match self.saved.as_deref() {
             Some("created") => Some(format!("{what} added")),
