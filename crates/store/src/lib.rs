@@ -5,6 +5,7 @@
 //! audit row through [`audit::record`] in that same transaction.
 
 pub mod accounts;
+pub mod agenda;
 pub mod attachments;
 pub mod audit;
 pub mod calendar;

@@ -49,6 +49,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_calendar_feeds.sql"),
         postgres: include_str!("../migrations/postgres/0008_calendar_feeds.sql"),
     },
+    Migration {
+        version: 9,
+        name: "agenda",
+        sqlite: include_str!("../migrations/sqlite/0009_agenda.sql"),
+        postgres: include_str!("../migrations/postgres/0009_agenda.sql"),
+    },
 ];
 
 const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"

@@ -143,6 +143,16 @@ async fn feed(
                     NaiveTime::parse_from_str(&m.start_time, "%H:%M").unwrap_or(NaiveTime::MIN);
                 let start = m.date.and_time(start_time);
                 let cancelled = m.status == "cancelled";
+                // As long as its agenda, once there is one.
+                let planned: i64 = jp_store::agenda::items(c, m.id)?
+                    .iter()
+                    .map(|i| i.minutes)
+                    .sum();
+                let length = if planned > 0 {
+                    planned
+                } else {
+                    DEFAULT_MINUTES
+                };
                 let location = [m.venue.as_str(), m.online_link.as_str()]
                     .into_iter()
                     .filter(|s| !s.is_empty())
@@ -158,7 +168,7 @@ async fn feed(
                     ),
                     location,
                     url: format!("{base}/meetings/{}", m.id),
-                    when: When::Timed(start, start + Duration::minutes(DEFAULT_MINUTES)),
+                    when: When::Timed(start, start + Duration::minutes(length)),
                     cancelled,
                 });
                 for (key, what, day) in [

@@ -31,6 +31,10 @@ pub fn routes() -> Routes {
         .get("/meetings/{id}/edit", edit_form)
         .post("/meetings/{id}/edit", update)
         .post("/meetings/{id}/cancel", cancel)
+        .get("/meetings/{id}/agenda", agenda_page)
+        .post("/meetings/{id}/agenda/move", agenda_move)
+        .post("/meetings/{id}/agenda/minutes", agenda_minutes)
+        .post("/meetings/{id}/agenda/approve", agenda_approve)
 }
 
 /// How far ahead the list shows, and schedules the cadence.
@@ -534,4 +538,228 @@ async fn cancel(
             "Someone else changed this meeting after you opened it. Go back to the meeting to see where it is now.".into(),
         )),
     }
+}
+
+pub struct AgendaRow {
+    pub id: i64,
+    pub slot: String,
+    pub title: String,
+    pub href: String,
+    pub kind: &'static str,
+    pub late: bool,
+    pub minutes: i64,
+    pub first: bool,
+    pub last: bool,
+}
+
+#[derive(Template)]
+#[template(path = "meetings/agenda.html")]
+struct AgendaPage {
+    page: PageCtx,
+    m: Meeting,
+    panel: Panel,
+    rows: Vec<AgendaRow>,
+    total: i64,
+    ends: String,
+    approved: Option<String>,
+    can_edit: bool,
+    can_approve: bool,
+    errors: Errors,
+}
+
+async fn agenda_response(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    errors: Errors,
+) -> Result<Response, AppError> {
+    let user = p.user.clone();
+    let (m, panel, items, approved, is_chair) = state
+        .db(move |c| {
+            let m = meetings::get(c, id)?.ok_or(AppError::NotFound)?;
+            let panel = panels::get(c, m.panel_id)?.ok_or(AppError::NotFound)?;
+            let mut tx = c.begin()?;
+            jp_store::agenda::sync(&mut tx, &m, &panel)?;
+            tx.commit()?;
+            let mut items = Vec::new();
+            for it in jp_store::agenda::items(c, id)? {
+                let sight = match &it.referral {
+                    Some(r) => referrals::sight(c, &user, r)?,
+                    None => Sight::None,
+                };
+                items.push((it, sight));
+            }
+            let approved = jp_store::agenda::approval(c, id)?;
+            let is_chair = referrals::chairs(c, user.id, m.panel_id)?;
+            Ok((m, panel, items, approved, is_chair))
+        })
+        .await?;
+    let start =
+        chrono::NaiveTime::parse_from_str(&m.start_time, "%H:%M").unwrap_or(chrono::NaiveTime::MIN);
+    let mut at = start;
+    let n = items.len();
+    let rows: Vec<AgendaRow> = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, (it, sight))| {
+            let end = at + chrono::Duration::minutes(it.minutes);
+            let (title, href, late) = match &it.referral {
+                Some(r) if sight == Sight::Full => (
+                    format!(
+                        "{} ({}), presented by {}",
+                        r.child_name, r.child_local_id, r.referrer_name
+                    ),
+                    format!("/referrals/{}", r.id),
+                    r.late,
+                ),
+                Some(r) => (
+                    format!("Referral {} ({})", r.id, r.child_local_id),
+                    String::new(),
+                    r.late,
+                ),
+                None => ("Other business".into(), String::new(), false),
+            };
+            let row = AgendaRow {
+                id: it.id,
+                slot: format!("{}–{}", at.format("%H:%M"), end.format("%H:%M")),
+                title,
+                href,
+                kind: if it.kind == "review" {
+                    "Review"
+                } else {
+                    "New request"
+                },
+                late,
+                minutes: it.minutes,
+                first: i == 0,
+                last: i + 1 == n,
+            };
+            at = end;
+            row
+        })
+        .collect();
+    let total = rows.iter().map(|r| r.minutes).sum();
+    let open = m.status() == MeetingStatus::Scheduled;
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut res = render(&AgendaPage {
+        page: PageCtx::new(
+            p,
+            format!("Agenda: {} on {}", panel.name, date(m.date)),
+            "/meetings",
+        )
+        .with_errors(&errors),
+        can_edit: open && p.user.has(Role::Administrator),
+        can_approve: open && p.user.has(Role::Chair) && is_chair && !rows.is_empty(),
+        ends: at.format("%H:%M").to_string(),
+        approved: approved.map(|(who, when)| format!("{who} on {}", crate::pages::date_time(when))),
+        rows,
+        total,
+        m,
+        panel,
+        errors,
+    });
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+async fn agenda_page(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+) -> Result<Response, AppError> {
+    agenda_response(&state, &p, id, Errors::default()).await
+}
+
+/// Runs an agenda change; a refusal comes back on the agenda page.
+async fn agenda_change<F>(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    field: &str,
+    f: F,
+) -> Result<Response, AppError>
+where
+    F: FnOnce(&mut jp_store::db::Tx<'_>, &jp_store::Actor) -> Result<(), jp_store::ChangeError>
+        + Send
+        + 'static,
+{
+    let actor = p.actor();
+    let outcome = save(
+        state,
+        move |tx| f(tx, &actor),
+        move |c| Ok(meetings::get(c, id)?.map(|m| (m.version, Vec::new()))),
+    )
+    .await?;
+    match outcome {
+        Outcome::Saved(()) => Ok(Redirect::to(&format!("/meetings/{id}/agenda")).into_response()),
+        Outcome::Refused(m) => {
+            let mut e = Errors::default();
+            e.add(field, m);
+            agenda_response(state, p, id, e).await
+        }
+        Outcome::Conflict { .. } => Err(AppError::Conflict(
+            "Someone else changed this meeting after you opened it. Go back to the agenda to see where it is now.".into(),
+        )),
+    }
+}
+
+async fn agenda_move(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+    form: Form,
+) -> Result<Response, AppError> {
+    let item = chosen_id(form.get("item_id")).ok_or(AppError::NotFound)?;
+    let up = match form.get("direction") {
+        "up" => true,
+        "down" => false,
+        _ => {
+            return Err(AppError::BadRequest(
+                "Say whether the item moves up or down".into(),
+            ));
+        }
+    };
+    agenda_change(&state, &p, id, "agenda", move |tx, actor| {
+        jp_store::agenda::move_item(tx, actor, id, item, up)
+    })
+    .await
+}
+
+async fn agenda_minutes(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+    form: Form,
+) -> Result<Response, AppError> {
+    let item = chosen_id(form.get("item_id")).ok_or(AppError::NotFound)?;
+    let Ok(minutes) = form.get("minutes").trim().parse::<i64>() else {
+        let mut e = Errors::default();
+        e.add(
+            "agenda",
+            "Enter the item's minutes as a whole number, like 20",
+        );
+        return agenda_response(&state, &p, id, e).await;
+    };
+    agenda_change(&state, &p, id, "agenda", move |tx, actor| {
+        jp_store::agenda::set_minutes(tx, actor, id, item, minutes)
+    })
+    .await
+}
+
+async fn agenda_approve(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+    form: Form,
+) -> Result<Response, AppError> {
+    let v = version(&form)?;
+    let chair = p.user.clone();
+    agenda_change(&state, &p, id, "approve", move |tx, actor| {
+        jp_store::agenda::approve(tx, actor, &chair, id, v).map(|_| ())
+    })
+    .await
 }

@@ -219,6 +219,10 @@ pub const POLICY: &[Rule] = &[
     rule(Get, "/meetings/{id}/edit", PANEL_ADMIN),
     rule(Post, "/meetings/{id}/edit", PANEL_ADMIN),
     rule(Post, "/meetings/{id}/cancel", PANEL_ADMIN),
+    rule(Get, "/meetings/{id}/agenda", CASEWORK),
+    rule(Post, "/meetings/{id}/agenda/move", PANEL_ADMIN),
+    rule(Post, "/meetings/{id}/agenda/minutes", PANEL_ADMIN),
+    rule(Post, "/meetings/{id}/agenda/approve", CHAIR),
     rule(Get, "/api/v1/audit", AUDITOR),
     rule(Get, "/api/v1/audit/verify", AUDITOR),
 ];
