@@ -540,6 +540,24 @@ async function checkReferralFlow(users) {
         assert(/booked/i.test(await statusTag(r)), `status: ${await statusTag(r)}`)
         assert(/must attend/i.test(await r.locator('main').innerText()), 'the referrer is told they must attend')
       }],
+      ['flow: the meeting, its deadlines and its agenda', async () => {
+        const admin = by.administrator
+        if (!admin) return
+        const ctx = await newContext()
+        try {
+          const p = await ctx.newPage()
+          await signIn(p, admin)
+          await gotoChecked(p, 'flow-admin', '/meetings')
+          const first = await p.locator('main table a[href^="/meetings/"]').first().getAttribute('href')
+          assert(first, 'the meetings list links to a meeting')
+          await gotoChecked(p, 'flow-admin', first)
+          assert(/Referrals submitted by/.test(await p.locator('main').innerText()), 'deadlines shown')
+          await gotoChecked(p, 'flow-admin', `${first}/agenda`)
+          assert(/item\(s\)|Nothing is on the agenda/.test(await p.locator('main').innerText()), 'agenda shown')
+        } finally {
+          await ctx.close().catch(() => {})
+        }
+      }],
     ]
     for (const [name, fn] of steps) {
       if (!(await check(name, fn))) break
