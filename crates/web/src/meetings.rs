@@ -7,7 +7,7 @@ use crate::auth::Principal;
 use crate::booking;
 use crate::error::AppError;
 use crate::forms::{Errors, Form, Id, version};
-use crate::pages::{Field, FormPage, PageCtx, date, render};
+use crate::pages::{Field, FormPage, PageCtx, date, render, render_checked};
 use crate::routes::Routes;
 use crate::state::AppState;
 use askama::Template;
@@ -225,13 +225,8 @@ async fn show_page(
             t > d.absent_agency_response_due,
         ),
     ];
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
     let title = format!("{} meeting, {}", panel.name, date(m.date));
-    let mut res = render(&ShowPage {
+    let view = ShowPage {
         page: PageCtx::new(p, title, "/meetings").with_errors(&errors),
         can_manage: p.user.has(Role::Administrator) && m.status().is_open(),
         m,
@@ -239,9 +234,8 @@ async fn show_page(
         deadlines,
         booked,
         errors,
-    });
-    *res.status_mut() = status;
-    Ok(res)
+    };
+    Ok(render_checked(&view, &view.errors))
 }
 
 async fn show(
@@ -640,12 +634,7 @@ async fn agenda_response(
         .collect();
     let total = rows.iter().map(|r| r.minutes).sum();
     let open = m.status() == MeetingStatus::Scheduled;
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut res = render(&AgendaPage {
+    let view = AgendaPage {
         page: PageCtx::new(
             p,
             format!("Agenda: {} on {}", panel.name, date(m.date)),
@@ -661,9 +650,8 @@ async fn agenda_response(
         m,
         panel,
         errors,
-    });
-    *res.status_mut() = status;
-    Ok(res)
+    };
+    Ok(render_checked(&view, &view.errors))
 }
 
 async fn agenda_page(

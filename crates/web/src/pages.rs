@@ -104,6 +104,15 @@ impl PageCtx {
     }
 }
 
+/// Renders a page that may carry form errors: 422 when it does, 200 when not.
+pub fn render_checked<T: Template>(t: &T, errors: &crate::forms::Errors) -> Response {
+    let mut res = render(t);
+    if !errors.is_empty() && res.status() == axum::http::StatusCode::OK {
+        *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    res
+}
+
 pub fn render<T: Template>(t: &T) -> Response {
     match t.render() {
         Ok(body) => {

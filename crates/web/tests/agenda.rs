@@ -15,26 +15,8 @@ use jp_domain::Role;
 fn the_agenda_is_built_ordered_timed_and_approved() {
     for app in TestApp::each_backend() {
         run_async(async {
-            let referrer = app.login(Role::Referrer);
-            let approver = app.login(Role::Approver);
             // A second referral booked onto the same meeting as the demo's.
-            let id = new_referral(&app, &referrer, "AG-1").await;
-            complete(&app, &referrer, id).await;
-            for (who, path, extra) in [
-                (&referrer, "send", vec![]),
-                (&approver, "approval", vec![("decision", "approve")]),
-                (&referrer, "submit", vec![]),
-            ] {
-                let v = referral(&app, id).version.to_string();
-                let mut f = kv(&[("version", &v)]);
-                f.extend(kv(&extra));
-                assert_eq!(
-                    post(&app, &format!("/referrals/{id}/{path}"), who, &f)
-                        .await
-                        .status(),
-                    StatusCode::SEE_OTHER
-                );
-            }
+            let id = booked(&app, "AG-1").await;
             let meeting = referral(&app, id).meeting_id.unwrap();
             let admin = app.login(Role::Administrator);
             let path = format!("/meetings/{meeting}/agenda");

@@ -12,33 +12,6 @@ use axum::http::{Request, StatusCode, header};
 use common::flow::*;
 use common::*;
 use jp_domain::Role;
-use jp_domain::lifecycle::Status;
-
-/// A booked referral (complete, sent, approved, submitted) by the demo referrer.
-async fn booked(app: &TestApp, local_id: &str) -> i64 {
-    let referrer = app.login(Role::Referrer);
-    let approver = app.login(Role::Approver);
-    let id = new_referral(app, &referrer, local_id).await;
-    complete(app, &referrer, id).await;
-    for (who, path, extra) in [
-        (&referrer, "send", vec![]),
-        (&approver, "approval", vec![("decision", "approve")]),
-        (&referrer, "submit", vec![]),
-    ] {
-        let v = referral(app, id).version.to_string();
-        let mut f = kv(&[("version", &v)]);
-        f.extend(kv(&extra));
-        let res = post(app, &format!("/referrals/{id}/{path}"), who, &f).await;
-        assert_eq!(
-            res.status(),
-            StatusCode::SEE_OTHER,
-            "{path}: {}",
-            body_text(res).await
-        );
-    }
-    assert_eq!(referral(app, id).status, Status::Booked);
-    id
-}
 
 /// An extra meeting two working days from now: its submission deadline has passed.
 fn meeting_past_its_deadline(app: &TestApp, panel_id: i64) -> i64 {

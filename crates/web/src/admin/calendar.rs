@@ -6,13 +6,12 @@ use crate::api::calendar::load_lists;
 use crate::auth::{Principal, Via};
 use crate::error::AppError;
 use crate::forms::{Errors, Form, constant_time_eq};
-use crate::pages::{PageCtx, date, render};
+use crate::pages::{PageCtx, date, render_checked};
 use crate::routes::Routes;
 use crate::state::AppState;
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Datelike, NaiveDate};
 use jp_domain::Region;
@@ -112,15 +111,10 @@ async fn respond(
                 .collect(),
         })
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
     let mut page = PageCtx::new(p, "Working-day calendar", "/admin/calendar").with_errors(&errors);
     page.flash = flash;
     let this_year = today().year();
-    let mut res = render(&CalendarPage {
+    let view = CalendarPage {
         page,
         errors,
         year,
@@ -151,9 +145,8 @@ async fn respond(
             .collect(),
         region_options: Region::ALL.iter().map(|r| (r.slug(), r.label())).collect(),
         closure_form,
-    });
-    *res.status_mut() = status;
-    Ok(res)
+    };
+    Ok(render_checked(&view, &view.errors))
 }
 
 fn banner(saved: Option<&str>) -> Option<String> {

@@ -6,7 +6,7 @@ use crate::admin::CONFLICT_MESSAGE;
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::forms::{Errors, Form, Id};
-use crate::pages::{Field, FormPage, PageCtx, render};
+use crate::pages::{Field, FormPage, PageCtx, render_checked};
 use crate::routes::Routes;
 use crate::state::AppState;
 use askama::Template;
@@ -299,11 +299,6 @@ async fn options_response(
     form: OptionForm,
 ) -> Result<Response, AppError> {
     let l = load_editable(state, p, id).await?;
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
     let page = OptionsPage {
         page: PageCtx::new(p, "Options and costs", "/referrals").with_errors(&errors),
         options: option_views(&l),
@@ -315,9 +310,7 @@ async fn options_response(
             .map(|u| (u.slug().to_owned(), u.label().to_owned()))
             .collect(),
     };
-    let mut res = render(&page);
-    *res.status_mut() = status;
-    Ok(res)
+    Ok(render_checked(&page, &page.errors))
 }
 
 async fn options_page(

@@ -5,6 +5,8 @@
 use super::*;
 use axum::http::StatusCode;
 use chrono::{Datelike, Duration, NaiveDate};
+use jp_domain::Role;
+use jp_domain::lifecycle::Status;
 use jp_domain::referral_form::{Kind, SECTIONS, SectionKind};
 use jp_store::referrals;
 
@@ -245,4 +247,30 @@ pub async fn new_referral(app: &TestApp, who: &Login, local_id: &str) -> i64 {
         .trim_start_matches("/referrals/")
         .parse()
         .unwrap()
+}
+
+/// A booked referral (complete, sent, approved, submitted) by the demo referrer.
+pub async fn booked(app: &TestApp, local_id: &str) -> i64 {
+    let referrer = app.login(Role::Referrer);
+    let approver = app.login(Role::Approver);
+    let id = new_referral(app, &referrer, local_id).await;
+    complete(app, &referrer, id).await;
+    for (who, path, extra) in [
+        (&referrer, "send", vec![]),
+        (&approver, "approval", vec![("decision", "approve")]),
+        (&referrer, "submit", vec![]),
+    ] {
+        let v = referral(app, id).version.to_string();
+        let mut f = kv(&[("version", &v)]);
+        f.extend(kv(&extra));
+        let res = post(app, &format!("/referrals/{id}/{path}"), who, &f).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "{path}: {}",
+            body_text(res).await
+        );
+    }
+    assert_eq!(referral(app, id).status, Status::Booked);
+    id
 }
