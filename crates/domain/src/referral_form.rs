@@ -431,7 +431,10 @@ pub fn read(
                             answers.insert(qn.key.to_owned(), vec![format!("{y}-{m}-{d}")]);
                             problems.push(problem(
                                 qn.key,
-                                format!("{} must be a real date", sentence(qn.label)),
+                                format!(
+                                    "{} must be a real date",
+                                    crate::text::capitalise(qn.label)
+                                ),
                             ));
                         }
                     },
@@ -445,7 +448,10 @@ pub fn read(
                         answers.insert(qn.key.to_owned(), vec![partial]);
                         problems.push(problem(
                             qn.key,
-                            format!("{} must include a day, month and year", sentence(qn.label)),
+                            format!(
+                                "{} must include a day, month and year",
+                                crate::text::capitalise(qn.label)
+                            ),
                         ));
                     }
                 }
@@ -511,12 +517,15 @@ pub fn check(section: &Section, answers: &Answers, ctx: &Context) -> Vec<Problem
             match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
                 Ok(d) if d > ctx.today => problems.push(problem(
                     qn.key,
-                    format!("{} must be today or in the past", sentence(qn.label)),
+                    format!(
+                        "{} must be today or in the past",
+                        crate::text::capitalise(qn.label)
+                    ),
                 )),
                 Ok(_) => {}
                 Err(_) => problems.push(problem(
                     qn.key,
-                    format!("{} must be a real date", sentence(qn.label)),
+                    format!("{} must be a real date", crate::text::capitalise(qn.label)),
                 )),
             }
         }
@@ -608,14 +617,6 @@ fn lower(label: &str) -> String {
     let mut c = label.chars();
     match c.next() {
         Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
-}
-
-fn sentence(label: &str) -> String {
-    let mut c = label.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
         None => String::new(),
     }
 }

@@ -66,7 +66,14 @@ pub fn civil_date(
     parsed.ok_or_else(|| format!("{} must be a real date, like 27 3 2027", capitalise(what)))
 }
 
-fn capitalise(s: &str) -> String {
+/// Text someone else chose (a file's name), safe to record: control characters
+/// dropped, at most `max` characters.
+pub fn printable(raw: &str, max: usize) -> String {
+    raw.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
+/// The text with its first letter as a capital ("the date" → "The date").
+pub fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),

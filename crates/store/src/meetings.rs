@@ -134,19 +134,27 @@ pub fn list(
     .collect()
 }
 
-/// How many referrals are booked onto each meeting (meeting id → count).
+/// How many referrals are booked onto each of `ids` (meeting id → count), in one query.
 pub fn booked_counts(conn: &mut Conn, ids: &[i64]) -> DbResult<Vec<(i64, i64)>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let n: i64 = conn
-            .query_one(
-                "SELECT COUNT(*) FROM referrals WHERE meeting_id = $1 AND status <> 'closed'",
-                &params![*id],
-            )?
-            .get(0)?;
-        out.push((*id, n));
-    }
-    Ok(out)
+    let (Some(first), Some(last)) = (ids.iter().min(), ids.iter().max()) else {
+        return Ok(Vec::new());
+    };
+    let counted: Vec<(i64, i64)> = conn
+        .query(
+            "SELECT meeting_id, COUNT(*) FROM referrals
+             WHERE meeting_id BETWEEN $1 AND $2 AND status <> 'closed' GROUP BY meeting_id",
+            &params![*first, *last],
+        )?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?)))
+        .collect::<DbResult<_>>()?;
+    Ok(ids
+        .iter()
+        .map(|id| {
+            let n = counted.iter().find(|(m, _)| m == id).map_or(0, |(_, n)| *n);
+            (*id, n)
+        })
+        .collect())
 }
 
 /// The practical details of a meeting, as entered.
@@ -235,7 +243,7 @@ pub fn apply(
         return Err(ChangeError::Conflict { current: m.version });
     }
     let to = meeting_lifecycle::next(m.status(), action)
-        .map_err(|e| ChangeError::Invalid(capitalised(&e.to_string())))?;
+        .map_err(|e| ChangeError::Invalid(jp_domain::text::capitalise(&e.to_string())))?;
     if action == MeetingAction::Cancel {
         let booked = booked_counts(tx, &[id])?[0].1;
         if booked > 0 {
@@ -257,11 +265,4 @@ pub fn apply(
         serde_json::json!({"from": m.status, "to": to.slug(), "date": m.date}),
     )?;
     get(tx, id)?.ok_or(ChangeError::NotFound)
-}
-
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }

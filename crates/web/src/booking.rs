@@ -3,11 +3,14 @@
 //! has not passed; earlier meetings only as late items the chair agrees.
 
 use chrono::NaiveDate;
-use jp_domain::calendar::Deadlines;
+use jp_domain::Region;
+use jp_domain::calendar::{Calendar, Deadlines};
 use jp_store::db::{Conn, DbResult, Tx};
 use jp_store::meetings::{self, Meeting};
 use jp_store::reference::panels::Panel;
 use jp_store::{Actor, ChangeError};
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 /// How many months of cadence dates are kept scheduled ahead.
 const HORIZON_MONTHS: u32 = 4;
@@ -20,8 +23,28 @@ pub fn submission_deadline(conn: &mut Conn, panel: &Panel, date: NaiveDate) -> D
 
 /// All §2 deadlines of a meeting of `panel` on `date`.
 pub fn deadlines(conn: &mut Conn, panel: &Panel, date: NaiveDate) -> DbResult<Deadlines> {
-    let cal = jp_store::calendar::for_region(conn, panel.rules.region)?;
-    Ok(Deadlines::for_meeting(&cal, &panel.rules, date))
+    Calendars::default().deadlines(conn, panel, date)
+}
+
+/// The calendars of the regions met so far, each read from the database once,
+/// for pages and feeds that work out the deadlines of many meetings.
+#[derive(Default)]
+pub struct Calendars(BTreeMap<Region, Calendar>);
+
+impl Calendars {
+    pub fn deadlines(
+        &mut self,
+        conn: &mut Conn,
+        panel: &Panel,
+        date: NaiveDate,
+    ) -> DbResult<Deadlines> {
+        let region = panel.rules.region;
+        let cal = match self.0.entry(region) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(jp_store::calendar::for_region(conn, region)?),
+        };
+        Ok(Deadlines::for_meeting(cal, &panel.rules, date))
+    }
 }
 
 /// A meeting with its submission deadline.
@@ -46,8 +69,11 @@ pub fn coming(
 ) -> Result<Vec<Bookable>, ChangeError> {
     meetings::ensure_scheduled(tx, actor, panel, today, HORIZON_MONTHS)?;
     let mut out = Vec::new();
+    let mut calendars = Calendars::default();
     for meeting in meetings::upcoming(tx, panel.id, today)? {
-        let deadline = submission_deadline(tx, panel, meeting.date)?;
+        let deadline = calendars
+            .deadlines(tx, panel, meeting.date)?
+            .submission_deadline;
         out.push(Bookable { meeting, deadline });
     }
     Ok(out)

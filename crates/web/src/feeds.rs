@@ -134,11 +134,12 @@ async fn feed(
             };
             let all_panels = panels::list(c)?;
             let mut events = Vec::new();
+            let mut calendars = crate::booking::Calendars::default();
             for m in meetings_for(c, &u)? {
                 let Some(panel) = all_panels.iter().find(|p| p.id == m.panel_id) else {
                     continue;
                 };
-                let d = crate::booking::deadlines(c, panel, m.date)?;
+                let d = calendars.deadlines(c, panel, m.date)?;
                 let start_time =
                     NaiveTime::parse_from_str(&m.start_time, "%H:%M").unwrap_or(NaiveTime::MIN);
                 let start = m.date.and_time(start_time);

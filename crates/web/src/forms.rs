@@ -46,7 +46,7 @@ impl Form {
     }
 }
 
-pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
+fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -127,7 +127,19 @@ impl FromRequest<AppState> for Form {
 /// checked by the handler as it reads the parts. A request that is not
 /// multipart is checked as an ordinary form (refused without its token) and
 /// then answered 400: it carries no file.
-pub struct Upload(pub axum::extract::Multipart);
+pub struct Upload {
+    pub parts: axum::extract::Multipart,
+    /// The session's CSRF token, which the `_csrf` part must match.
+    pub token: String,
+}
+
+impl Upload {
+    /// Reads a `_csrf` part and says whether it carries the session's token.
+    pub async fn token_part(field: axum::extract::multipart::Field<'_>, token: &str) -> bool {
+        let sent = field.text().await.unwrap_or_default();
+        !sent.is_empty() && constant_time_eq(&sent, token)
+    }
+}
 
 impl FromRequest<AppState> for Upload {
     type Rejection = AppError;
@@ -144,11 +156,41 @@ impl FromRequest<AppState> for Upload {
                 "This form sends a file: choose one and send the form again".into(),
             ));
         }
+        let Some(Principal {
+            via: Via::Session { csrf_token, .. },
+            ..
+        }) = req.extensions().get::<Principal>()
+        else {
+            return Err(AppError::Csrf("uploads need a signed-in browser session"));
+        };
+        let token = csrf_token.clone();
         axum::extract::Multipart::from_request(req, state)
             .await
-            .map(Upload)
+            .map(|parts| Upload { parts, token })
             .map_err(|e| AppError::BadRequest(format!("The upload could not be read: {e}")))
     }
+}
+
+/// An API call from a signed-in browser session must carry the session's token
+/// in `X-CSRF-Token` (a script with a bearer token cannot be made to send one).
+pub(crate) fn api_csrf(req: &Request) -> Result<(), AppError> {
+    if let Some(Principal {
+        via: Via::Session { csrf_token, .. },
+        ..
+    }) = req.extensions().get::<Principal>()
+    {
+        let sent = req
+            .headers()
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !constant_time_eq(sent, csrf_token) {
+            return Err(AppError::Csrf(
+                "a browser session must send its security token in the X-CSRF-Token header",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A JSON request body for the API.
@@ -158,23 +200,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = crate::error::ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(Principal {
-            via: Via::Session { csrf_token, .. },
-            ..
-        }) = req.extensions().get::<Principal>()
-        {
-            let sent = req
-                .headers()
-                .get("x-csrf-token")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            if !constant_time_eq(sent, csrf_token) {
-                return Err(AppError::Csrf(
-                    "a browser session must send its security token in the X-CSRF-Token header",
-                )
-                .into());
-            }
-        }
+        api_csrf(&req)?;
         if !content_type_is(&req, "application/json") {
             return Err(
                 AppError::BadRequest("Send the body as application/json".to_owned()).into(),

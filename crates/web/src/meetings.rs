@@ -96,9 +96,10 @@ async fn list(
             let ids: Vec<i64> = found.iter().map(|m| m.id).collect();
             let counts = meetings::booked_counts(c, &ids)?;
             let mut deadlines = Vec::with_capacity(found.len());
+            let mut calendars = booking::Calendars::default();
             for m in &found {
                 let pl = panel_of(&all_panels, m.panel_id).ok_or(AppError::NotFound)?;
-                deadlines.push(booking::deadlines(c, pl, m.date)?);
+                deadlines.push(calendars.deadlines(c, pl, m.date)?);
             }
             Ok((all_panels, found, counts, deadlines))
         })

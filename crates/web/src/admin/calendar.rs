@@ -3,9 +3,9 @@
 //! and the installation's closure days. Every change is audited.
 
 use crate::api::calendar::load_lists;
-use crate::auth::{Principal, Via};
+use crate::auth::Principal;
 use crate::error::AppError;
-use crate::forms::{Errors, Form, constant_time_eq};
+use crate::forms::{Errors, Form};
 use crate::pages::{PageCtx, date, render_checked};
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -191,11 +191,11 @@ async fn page(
 async fn upload(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    crate::forms::Upload(mut multipart): crate::forms::Upload,
+    crate::forms::Upload {
+        parts: mut multipart,
+        token,
+    }: crate::forms::Upload,
 ) -> Result<Response, AppError> {
-    let Via::Session { csrf_token, .. } = &p.via else {
-        return Err(AppError::Csrf("uploads need a signed-in browser session"));
-    };
     let mut csrf_ok = false;
     let mut region = Region::EnglandAndWales;
     let mut file: Option<(String, Vec<u8>)> = None;
@@ -211,10 +211,7 @@ async fn upload(
             }
         };
         match field.name() {
-            Some("_csrf") => {
-                let sent = field.text().await.unwrap_or_default();
-                csrf_ok = !sent.is_empty() && constant_time_eq(&sent, csrf_token);
-            }
+            Some("_csrf") => csrf_ok = crate::forms::Upload::token_part(field, &token).await,
             Some("region") => {
                 let raw = field.text().await.unwrap_or_default();
                 match Region::parse(&raw) {
@@ -269,7 +266,7 @@ async fn upload(
             return respond(&state, &p, year, errors, None, Default::default()).await;
         }
     };
-    let source: String = name.chars().filter(|c| !c.is_control()).take(200).collect();
+    let source = jp_domain::text::printable(&name, 200);
     match load_lists(&state, &p, lists, source).await {
         Ok(_) => Ok(Redirect::to("/admin/calendar?saved=loaded").into_response()),
         Err(AppError::Unprocessable(m)) => {

@@ -2,7 +2,6 @@
 
 use super::ApiResult;
 use crate::audit_log::{AuditQuery, PAGE_SIZE};
-use crate::error::{ApiError, AppError, FieldProblem};
 use crate::routes::Routes;
 use crate::state::AppState;
 use axum::Json;
@@ -40,12 +39,9 @@ pub async fn list(
     State(state): State<AppState>,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Vec<EntryOut>> {
-    let f = q.filter().map_err(|(field, message)| {
-        ApiError(
-            AppError::Unprocessable(message.clone()),
-            vec![FieldProblem { field, message }],
-        )
-    })?;
+    let f = q
+        .filter()
+        .map_err(|(field, message)| super::field_problem(&field, message))?;
     let entries = state
         .db(move |c| Ok(audit::list(c, &f, PAGE_SIZE)?))
         .await?;

@@ -2,9 +2,9 @@
 //! working days, a meeting's deadlines, a year's bank holidays, and loading
 //! an official list (administrators).
 
-use super::ApiResult;
+use super::{ApiResult, field_problem};
 use crate::auth::Principal;
-use crate::error::{ApiError, AppError, FieldProblem};
+use crate::error::{ApiError, AppError};
 use crate::routes::Routes;
 use crate::state::AppState;
 use axum::extract::{Query, State};
@@ -25,34 +25,23 @@ pub fn routes() -> Routes {
         .post("/api/v1/calendar/lists", load)
 }
 
-fn problem(field: &str, message: impl Into<String>) -> ApiError {
-    let message = message.into();
-    ApiError(
-        AppError::Unprocessable(message.clone()),
-        vec![FieldProblem {
-            field: field.to_owned(),
-            message,
-        }],
-    )
-}
-
 fn date_param(field: &str, raw: Option<&str>) -> Result<NaiveDate, ApiError> {
     let raw = raw.unwrap_or("").trim();
     if raw.is_empty() {
-        return Err(problem(
+        return Err(field_problem(
             field,
             format!("Give {field} as a date like 2027-03-09"),
         ));
     }
     NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map_err(|_| problem(field, format!("“{raw}” is not a date like 2027-03-09")))
+        .map_err(|_| field_problem(field, format!("“{raw}” is not a date like 2027-03-09")))
 }
 
 fn region_param(raw: Option<&str>) -> Result<Region, ApiError> {
     match raw.map(str::trim).filter(|r| !r.is_empty()) {
         None => Ok(Region::EnglandAndWales),
         Some(r) => Region::parse(r).ok_or_else(|| {
-            problem(
+            field_problem(
                 "region",
                 "Give region as england-and-wales, scotland or northern-ireland",
             )
@@ -93,7 +82,7 @@ pub async fn shift(
             .ok()
             .filter(|n: &i32| n.unsigned_abs() <= 2_500)
             .ok_or_else(|| {
-                problem(
+                field_problem(
                     "n",
                     "Give n as a whole number of working days between -2500 and 2500",
                 )
@@ -155,7 +144,7 @@ pub async fn deadlines(
         })
         .await?;
     let Some((d, region)) = found else {
-        return Err(problem(
+        return Err(field_problem(
             "panel",
             "There is no panel with that slug: see /api/v1/panels",
         ));
@@ -209,7 +198,7 @@ pub async fn holidays(
         .parse()
         .ok()
         .filter(|y| (2000..=2100).contains(y))
-        .ok_or_else(|| problem("year", "Give year as a year from 2000 to 2100"))?;
+        .ok_or_else(|| field_problem("year", "Give year as a year from 2000 to 2100"))?;
     let region = region_param(q.region.as_deref())?;
     let (cal, closures) = state
         .db(move |c| Ok((stored::for_region(c, region)?, stored::closures(c)?)))
@@ -284,7 +273,8 @@ pub async fn load(
     Extension(p): Extension<Principal>,
     crate::forms::ApiJson(body): crate::forms::ApiJson<serde_json::Value>,
 ) -> ApiResult<LoadedOut> {
-    let lists = calendar::parse_govuk_json(&body.to_string()).map_err(|m| problem("body", m))?;
+    let lists =
+        calendar::parse_govuk_json(&body.to_string()).map_err(|m| field_problem("body", m))?;
     let loaded = load_lists(&state, &p, lists, "API upload (GOV.UK JSON)".into()).await?;
     Ok(Json(LoadedOut { loaded }))
 }

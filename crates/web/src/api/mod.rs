@@ -83,6 +83,31 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(document())
 }
 
+/// A refusal with `status`, naming each (field, message).
+pub fn with_fields(status: AppError, problems: Vec<(String, String)>) -> ApiError {
+    ApiError(
+        status,
+        problems
+            .into_iter()
+            .map(|(field, message)| FieldProblem { field, message })
+            .collect(),
+    )
+}
+
+/// A 422 naming each (field, message); its title is the first message.
+pub fn unprocessable(problems: Vec<(String, String)>) -> ApiError {
+    let title = problems
+        .first()
+        .map(|(_, m)| m.clone())
+        .unwrap_or_else(|| "The request has invalid fields".into());
+    with_fields(AppError::Unprocessable(title), problems)
+}
+
+/// A 422 for one field.
+pub fn field_problem(field: &str, message: impl Into<String>) -> ApiError {
+    unprocessable(vec![(field.to_owned(), message.into())])
+}
+
 /// A 422 problem listing each invalid field.
 pub fn invalid(errors: &Errors) -> ApiError {
     ApiError(

@@ -2,9 +2,9 @@
 //! access rules as the pages, for scripts and for integration with case
 //! management systems.
 
-use super::{ApiResult, invalid};
+use super::{ApiResult, invalid, unprocessable, with_fields};
 use crate::auth::Principal;
-use crate::error::{ApiError, AppError, FieldProblem};
+use crate::error::{ApiError, AppError};
 use crate::forms::{ApiJson, Errors, Form, Id};
 use crate::referrals::actions::{self, Moved};
 use crate::referrals::{Loaded, evidence, gaps, load, sections};
@@ -40,24 +40,6 @@ pub fn routes() -> Routes {
         .post("/api/v1/referrals/{id}/send", send)
         .post("/api/v1/referrals/{id}/approval", approval)
         .post("/api/v1/referrals/{id}/submit", submit)
-}
-
-fn problem(status: AppError, problems: Vec<(String, String)>) -> ApiError {
-    ApiError(
-        status,
-        problems
-            .into_iter()
-            .map(|(field, message)| FieldProblem { field, message })
-            .collect(),
-    )
-}
-
-fn unprocessable(problems: Vec<(String, String)>) -> ApiError {
-    let title = problems
-        .first()
-        .map(|(_, m)| m.clone())
-        .unwrap_or_else(|| "The request has invalid fields".into());
-    problem(AppError::Unprocessable(title), problems)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -190,7 +172,7 @@ pub async fn create_child(
                 .iter()
                 .map(|d| format!("child {} ({})", d.child.id, d.reason))
                 .collect();
-            return Err(problem(
+            return Err(with_fields(
                 AppError::Conflict(format!(
                     "This may be a child already on the register: {}. Use their record, or send confirm_different: true",
                     ids.join("; ")
@@ -668,18 +650,7 @@ pub async fn upload(
     Query(q): Query<UploadQuery>,
     req: Request,
 ) -> ApiResult<ReferralOut> {
-    if matches!(p.via, crate::auth::Via::Session { .. }) {
-        let sent = req
-            .headers()
-            .get("x-csrf-token")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if sent.is_empty() || !crate::forms::constant_time_eq(sent, p.csrf()) {
-            return Err(
-                AppError::Csrf("it had no X-CSRF-Token header matching the session").into(),
-            );
-        }
-    }
+    crate::forms::api_csrf(&req)?;
     sections::load_editable(&state, &p, id).await?;
     let name = q.name.unwrap_or_default();
     let body = req.into_body().into_data_stream();
@@ -693,7 +664,7 @@ pub async fn upload(
             } else {
                 AppError::Unprocessable(m.clone())
             };
-            Err(problem(e, vec![("file".into(), m)]))
+            Err(with_fields(e, vec![("file".into(), m)]))
         }
     }
 }

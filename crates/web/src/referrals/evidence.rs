@@ -3,9 +3,9 @@
 
 use super::sections::load_editable;
 use super::{Loaded, load};
-use crate::auth::{Principal, Via};
+use crate::auth::Principal;
 use crate::error::AppError;
-use crate::forms::{Errors, Form, Id, constant_time_eq};
+use crate::forms::{Errors, Form, Id};
 use crate::pages::{PageCtx, render};
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -71,7 +71,7 @@ async fn record_refusal(
     r: &Refusal,
     name: &str,
 ) -> Result<(), AppError> {
-    let details = serde_json::json!({"reason": r.to_string(), "file_name": name.chars().filter(|c| !c.is_control()).take(200).collect::<String>()});
+    let details = serde_json::json!({"reason": r.to_string(), "file_name": jp_domain::text::printable(name, 200)});
     state
         .record_event(
             p.actor(),
@@ -170,11 +170,11 @@ async fn upload(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     Id(id): Id,
-    crate::forms::Upload(mut multipart): crate::forms::Upload,
+    crate::forms::Upload {
+        parts: mut multipart,
+        token,
+    }: crate::forms::Upload,
 ) -> Result<Response, AppError> {
-    let Via::Session { csrf_token, .. } = &p.via else {
-        return Err(AppError::Csrf("uploads need a signed-in browser session"));
-    };
     load_editable(&state, &p, id).await?;
     let mut csrf_ok = false;
     let mut outcome = None;
@@ -189,10 +189,7 @@ async fn upload(
             }
         };
         match field.name() {
-            Some("_csrf") => {
-                let sent = field.text().await.unwrap_or_default();
-                csrf_ok = !sent.is_empty() && constant_time_eq(&sent, csrf_token);
-            }
+            Some("_csrf") => csrf_ok = crate::forms::Upload::token_part(field, &token).await,
             Some("file") if csrf_ok => {
                 let name = field.file_name().unwrap_or("").to_owned();
                 outcome = Some(accept(&state, &p, id, &name, field).await?);
