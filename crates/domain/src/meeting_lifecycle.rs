@@ -123,6 +123,57 @@ pub fn next(
     }
 }
 
+/// How an agency was represented at a meeting (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Presence {
+    /// The agency's member attended.
+    Present,
+    /// One of the member's named deputies attended in their place.
+    Deputy,
+    /// The agency sent apologies and nobody in its place.
+    Apologies,
+    /// Nobody attended and no apologies were sent.
+    Absent,
+}
+
+impl Presence {
+    pub const ALL: [Presence; 4] = [
+        Presence::Present,
+        Presence::Deputy,
+        Presence::Apologies,
+        Presence::Absent,
+    ];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Presence::Present => "present",
+            Presence::Deputy => "deputy",
+            Presence::Apologies => "apologies",
+            Presence::Absent => "absent",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Presence::Present => "Present",
+            Presence::Deputy => "Deputy attended",
+            Presence::Apologies => "Apologies",
+            Presence::Absent => "Absent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Presence> {
+        Presence::ALL.into_iter().find(|p| p.slug() == s)
+    }
+
+    /// Whether someone spoke for the agency (seed 000 §3.5: otherwise a
+    /// decision affecting it is only a recommendation to it).
+    pub fn represented(self) -> bool {
+        matches!(self, Presence::Present | Presence::Deputy)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

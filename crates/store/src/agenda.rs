@@ -22,8 +22,17 @@ pub struct Item {
     pub kind: String,
     pub position: i64,
     pub minutes: i64,
+    /// The member leading on the item, who keeps its papers (seed 000 §3.3).
+    pub lead_user_id: Option<i64>,
+    /// The minute of the discussion ("" until written).
+    pub minute: String,
+    /// "yes", "no", or "" when not recorded (seed 000 §3.10).
+    pub referrer_attended: String,
+    pub considered_at: Option<chrono::NaiveDateTime>,
     pub referral: Option<Referral>,
 }
+
+const COLUMNS: &str = "id, referral_id, kind, position, minutes, lead_user_id, minute, referrer_attended, considered_at";
 
 fn from_row(r: &Row) -> DbResult<Item> {
     Ok(Item {
@@ -32,6 +41,10 @@ fn from_row(r: &Row) -> DbResult<Item> {
         kind: r.get(2)?,
         position: r.get(3)?,
         minutes: r.get(4)?,
+        lead_user_id: r.get(5)?,
+        minute: r.get(6)?,
+        referrer_attended: r.get(7)?,
+        considered_at: r.get(8)?,
         referral: None,
     })
 }
@@ -40,7 +53,9 @@ fn from_row(r: &Row) -> DbResult<Item> {
 pub fn items(conn: &mut Conn, meeting_id: i64) -> DbResult<Vec<Item>> {
     let mut items: Vec<Item> = conn
         .query(
-            "SELECT id, referral_id, kind, position, minutes FROM agenda_items WHERE meeting_id = $1 ORDER BY position, id",
+            &format!(
+                "SELECT {COLUMNS} FROM agenda_items WHERE meeting_id = $1 ORDER BY position, id"
+            ),
             &params![meeting_id],
         )?
         .iter()
@@ -103,7 +118,7 @@ fn open_agenda(tx: &mut Tx<'_>, meeting_id: i64) -> Result<Meeting, ChangeError>
 
 fn item(tx: &mut Tx<'_>, meeting_id: i64, item_id: i64) -> Result<Item, ChangeError> {
     tx.query_opt(
-        "SELECT id, referral_id, kind, position, minutes FROM agenda_items WHERE id = $1 AND meeting_id = $2",
+        &format!("SELECT {COLUMNS} FROM agenda_items WHERE id = $1 AND meeting_id = $2"),
         &params![item_id, meeting_id],
     )?
     .as_ref()

@@ -5,6 +5,7 @@
 //! audit row through [`audit::record`] in that same transaction.
 
 pub mod accounts;
+pub mod actions;
 pub mod agenda;
 pub mod attachments;
 pub mod audit;
@@ -14,6 +15,7 @@ pub mod db;
 pub mod demo;
 pub mod demo_casework;
 pub mod feeds;
+pub mod meeting_run;
 pub mod meetings;
 pub mod migrate;
 pub mod outbox;

@@ -55,6 +55,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_agenda.sql"),
         postgres: include_str!("../migrations/postgres/0009_agenda.sql"),
     },
+    Migration {
+        version: 10,
+        name: "meeting run",
+        sqlite: include_str!("../migrations/sqlite/0010_meeting_run.sql"),
+        postgres: include_str!("../migrations/postgres/0010_meeting_run.sql"),
+    },
 ];
 
 const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"

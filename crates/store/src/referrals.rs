@@ -1023,6 +1023,19 @@ pub fn move_to(
     get(tx, id)?.ok_or(ChangeError::NotFound)
 }
 
+/// The panel has considered the referral at its meeting (the decision follows).
+pub fn consider(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    id: i64,
+    version: i64,
+) -> Result<Referral, ChangeError> {
+    let (r, to) = begin_move(tx, id, version, Action::Consider)?;
+    set_status(tx, id, to, "", &[])?;
+    record_move(tx, actor, &r, to, Action::Consider, serde_json::json!({}))?;
+    get(tx, id)?.ok_or(ChangeError::NotFound)
+}
+
 /// Withdraws the referral before a decision.
 pub fn withdraw(
     tx: &mut Tx<'_>,
@@ -1033,6 +1046,7 @@ pub fn withdraw(
     let (r, to) = begin_move(tx, id, version, Action::Withdraw)?;
     set_status(tx, id, to, ", closure_reason = 'withdrawn'", &[])?;
     record_move(tx, actor, &r, to, Action::Withdraw, serde_json::json!({}))?;
+    crate::actions::withdraw_recommendations(tx, actor, id)?;
     get(tx, id)?.ok_or(ChangeError::NotFound)
 }
 

@@ -16,6 +16,9 @@ pub enum AppError {
     InvalidToken,
     #[error("You do not have access to this page")]
     Forbidden,
+    /// Refused for a reason the person should read (e.g. a pack after the meeting closed).
+    #[error("{0}")]
+    Denied(String),
     #[error("The form could not be accepted: {0}. Go back, reload the page and try again.")]
     Csrf(&'static str),
     #[error("Page not found")]
@@ -38,7 +41,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthorised | AppError::InvalidToken => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::Csrf(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::Denied(_) | AppError::Csrf(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -53,7 +56,7 @@ impl AppError {
         match self {
             AppError::Unauthorised => "You need to sign in",
             AppError::InvalidToken => "The API token is not valid",
-            AppError::Forbidden => "You do not have access to this page",
+            AppError::Forbidden | AppError::Denied(_) => "You do not have access to this page",
             AppError::Csrf(_) => "The form could not be accepted",
             AppError::NotFound => "Page not found",
             AppError::BadRequest(_) => "The request could not be understood",

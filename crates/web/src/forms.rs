@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
 /// A submitted form. Taking one proves its CSRF token was checked.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Form {
     fields: HashMap<String, Vec<String>>,
 }

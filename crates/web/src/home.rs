@@ -15,7 +15,7 @@ use jp_domain::lifecycle::Status;
 use jp_domain::{Cadence, Role};
 use jp_store::db::{self, Conn};
 use jp_store::reference::{members, panels};
-use jp_store::referrals;
+use jp_store::{actions, referrals};
 
 pub fn routes() -> Routes {
     Routes::default()
@@ -26,6 +26,10 @@ pub fn routes() -> Routes {
 pub struct Item {
     pub text: String,
     pub href: Option<String>,
+    /// Shown as a red tag after the text (e.g. "Overdue").
+    pub warning: Option<&'static str>,
+    /// An action the person can mark done here: (id, version).
+    pub done: Option<(i64, i64)>,
 }
 
 pub struct Section {
@@ -58,7 +62,59 @@ fn item(text: impl Into<String>, href: Option<String>) -> Item {
     Item {
         text: text.into(),
         href,
+        warning: None,
+        done: None,
     }
+}
+
+/// The person's open actions: those answering a recommendation link to it,
+/// the others can be marked done from here.
+fn actions_section(
+    c: &mut Conn,
+    user_id: i64,
+    today: chrono::NaiveDate,
+) -> Result<Section, AppError> {
+    let items = actions::of_owner(c, user_id)?
+        .into_iter()
+        .map(|a| Item {
+            text: format!("{}: due {}", a.title, date(a.due_date)),
+            href: a.recommendation_id.map(|r| format!("/recommendations/{r}")),
+            warning: a.overdue(today).then_some("Overdue"),
+            done: a.recommendation_id.is_none().then_some((a.id, a.version)),
+        })
+        .collect();
+    Ok(Section {
+        heading: "Actions for you".into(),
+        items,
+        empty: "You have no actions to complete.".into(),
+    })
+}
+
+/// Responses from absent agencies that are late (seed 000 §3.5), for the
+/// administrators (all panels) and chairs (their panels).
+fn overdue_responses(
+    c: &mut Conn,
+    u: &jp_store::accounts::User,
+    today: chrono::NaiveDate,
+) -> Result<Vec<Item>, AppError> {
+    let mut out = Vec::new();
+    for r in actions::overdue_recommendations(c, today)? {
+        if u.has(Role::Administrator) || referrals::chairs(c, u.id, r.panel_id)? {
+            out.push(Item {
+                warning: Some("Overdue"),
+                ..item(
+                    format!(
+                        "{}: response to the recommendation from {} was due {}",
+                        r.agency_name,
+                        date(r.meeting_date),
+                        date(r.due_date)
+                    ),
+                    Some(format!("/recommendations/{}", r.id)),
+                )
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn count(c: &mut Conn, sql: &str) -> Result<i64, AppError> {
@@ -148,13 +204,52 @@ fn sections(c: &mut Conn, p: &Principal) -> Result<Vec<Section>, AppError> {
             empty: "No late items are waiting for you.".into(),
         });
     }
+    if u.has_any(&[Role::Administrator, Role::Chair]) {
+        out.push(Section {
+            heading: "Absent agencies' responses overdue".into(),
+            items: overdue_responses(c, u, today)?,
+            empty: "No absent agency is late with its response to a recommendation.".into(),
+        });
+    }
+    let awaiting: Vec<Item> = actions::awaiting_for(c, u.id)?
+        .into_iter()
+        .map(|r| Item {
+            warning: r.overdue(today).then_some("Overdue"),
+            ..item(
+                format!(
+                    "Recommendation to {} from the meeting on {}: respond by {}",
+                    r.agency_name,
+                    date(r.meeting_date),
+                    date(r.due_date)
+                ),
+                Some(format!("/recommendations/{}", r.id)),
+            )
+        })
+        .collect();
+    if !awaiting.is_empty() {
+        out.push(Section {
+            heading: "Recommendations waiting for your agency's response".into(),
+            items: awaiting,
+            empty: String::new(),
+        });
+    }
     if u.has(Role::Administrator) {
         let booked = count(c, "SELECT COUNT(*) FROM referrals WHERE status = 'booked'")?;
         let failed = count(c, "SELECT COUNT(*) FROM outbox WHERE status = 'failed'")?;
+        let late_actions = actions::overdue(c, today)?.len();
         let mut items = vec![item(
             format!("{booked} referral(s) booked onto coming meetings"),
             Some("/referrals?status=booked".into()),
         )];
+        if late_actions > 0 {
+            items.push(Item {
+                warning: Some("Overdue"),
+                ..item(
+                    format!("{late_actions} action(s) from meetings are past their due date; their owners are chased by e-mail each working day"),
+                    None,
+                )
+            });
+        }
         if failed > 0 {
             items.push(item(
                 format!("{failed} e-mail(s) could not be delivered"),
@@ -202,11 +297,12 @@ fn sections(c: &mut Conn, p: &Principal) -> Result<Vec<Section>, AppError> {
             })
             .collect();
         out.push(Section { heading: "Your panels".into(), items, empty: "You do not sit on any panel. A system administrator can add you as a member or deputy.".into() });
-        out.push(Section {
-            heading: "Actions for you".into(),
-            items: vec![],
-            empty: "You have no actions to complete.".into(),
-        });
+        out.push(actions_section(c, u.id, today)?);
+    } else {
+        let mine = actions_section(c, u.id, today)?;
+        if !mine.items.is_empty() {
+            out.push(mine);
+        }
     }
     if u.has(Role::Finance) {
         out.push(Section {
@@ -303,9 +399,15 @@ fn sections(c: &mut Conn, p: &Principal) -> Result<Vec<Section>, AppError> {
     Ok(out)
 }
 
+#[derive(serde::Deserialize, Default)]
+pub struct HomeQuery {
+    saved: Option<String>,
+}
+
 async fn home(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
+    axum::extract::Query(q): axum::extract::Query<HomeQuery>,
 ) -> Result<Response, AppError> {
     let p2 = p.clone();
     let sections = state.db(move |c| sections(c, &p2)).await?;
@@ -317,7 +419,9 @@ async fn home(
         .collect::<Vec<_>>()
         .join(", ");
     Ok(render(&HomePage {
-        page: PageCtx::new(&p, format!("Welcome, {}", p.user.name), "/"),
+        page: PageCtx::new(&p, format!("Welcome, {}", p.user.name), "/").with_flash(
+            (q.saved.as_deref() == Some("action-done")).then(|| "Action marked done".to_owned()),
+        ),
         roles,
         sections,
     }))

@@ -15,7 +15,9 @@ pub mod feeds;
 pub mod files;
 pub mod forms;
 pub mod home;
+pub mod jobs;
 pub mod mail;
+pub mod meeting_run;
 pub mod meetings;
 pub mod notify;
 pub mod pages;
@@ -47,6 +49,7 @@ pub fn all_routes() -> routes::Routes {
         .merge(children::routes())
         .merge(referrals::routes())
         .merge(meetings::routes())
+        .merge(meeting_run::routes())
         .merge(feeds::routes())
         .merge(api::routes())
 }

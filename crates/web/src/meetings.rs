@@ -162,17 +162,18 @@ struct ShowPage {
     deadlines: Vec<(&'static str, String, bool)>,
     booked: Vec<BookedRow>,
     can_manage: bool,
+    run: crate::meeting_run::RunSummary,
     errors: Errors,
 }
 
-async fn show_page(
+pub async fn show_with(
     state: &AppState,
     p: &Principal,
     id: i64,
     errors: Errors,
 ) -> Result<Response, AppError> {
     let user = p.user.clone();
-    let (m, panel, d, booked) = state
+    let (m, panel, d, booked, run) = state
         .db(move |c| {
             let m = meetings::get(c, id)?.ok_or(AppError::NotFound)?;
             let panel = panels::get(c, m.panel_id)?.ok_or(AppError::NotFound)?;
@@ -199,7 +200,8 @@ async fn show_page(
                     late: r.late,
                 });
             }
-            Ok((m, panel, d, booked))
+            let run = crate::meeting_run::run_summary(c, &user, &m)?;
+            Ok((m, panel, d, booked, run))
         })
         .await?;
     let t = today();
@@ -234,6 +236,7 @@ async fn show_page(
         panel,
         deadlines,
         booked,
+        run,
         errors,
     };
     Ok(render_checked(&view, &view.errors))
@@ -244,7 +247,7 @@ async fn show(
     Extension(p): Extension<Principal>,
     Id(id): Id,
 ) -> Result<Response, AppError> {
-    show_page(&state, &p, id, Errors::default()).await
+    show_with(&state, &p, id, Errors::default()).await
 }
 
 fn detail_fields(form: Option<&Form>, m: Option<&Meeting>) -> Vec<Field> {
@@ -527,7 +530,7 @@ async fn cancel(
         Outcome::Refused(m) => {
             let mut e = Errors::default();
             e.add("cancel", m);
-            show_page(&state, &p, id, e).await
+            show_with(&state, &p, id, e).await
         }
         Outcome::Conflict { .. } => Err(AppError::Conflict(
             "Someone else changed this meeting after you opened it. Go back to the meeting to see where it is now.".into(),

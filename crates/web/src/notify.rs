@@ -11,7 +11,7 @@ use jp_store::outbox::{self, NewMail};
 use jp_store::referrals::{self, Referral};
 
 const SIGN_OFF: &str =
-    "This e-mail does not contain the referral's details: sign in to see them.\n\nJoint Panel";
+    "This e-mail does not contain case details: sign in to see them.\n\nJoint Panel";
 
 fn link(base: &str, r: &Referral) -> String {
     format!("{}/referrals/{}", base.trim_end_matches('/'), r.id)
@@ -25,6 +25,18 @@ fn queue(
     subject: String,
     body: String,
 ) -> Result<(), ChangeError> {
+    queue_about(tx, kind, to, ("referral", r.id), &subject, &body)
+}
+
+/// Queues one e-mail per person about a record (`entity`, id), in the change's transaction.
+pub fn queue_about(
+    tx: &mut Tx<'_>,
+    kind: &str,
+    to: &[User],
+    (entity, id): (&str, i64),
+    subject: &str,
+    body: &str,
+) -> Result<(), ChangeError> {
     for u in to {
         outbox::enqueue(
             tx,
@@ -32,10 +44,10 @@ fn queue(
                 kind: kind.to_owned(),
                 to_address: u.email.clone(),
                 to_name: u.name.clone(),
-                subject: subject.clone(),
+                subject: subject.to_owned(),
                 body: format!("Dear {},\n\n{body}\n\n{SIGN_OFF}\n", u.name),
-                entity: Some("referral".into()),
-                entity_id: Some(r.id.to_string()),
+                entity: Some(entity.to_owned()),
+                entity_id: Some(id.to_string()),
             },
         )?;
     }

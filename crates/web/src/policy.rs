@@ -77,6 +77,9 @@ const APPROVERS: Access = Roles(&[Role::Approver, Role::Member]);
 const REFERRER_OR_ADMIN: Access = Roles(&[Role::Referrer, Role::Administrator]);
 const PANEL_ADMIN: Access = Roles(&[Role::Administrator]);
 const CHAIR: Access = Roles(&[Role::Chair]);
+/// The people of a panel's meetings: administrators, chairs, members and
+/// deputies (who hold the member role); handlers check the panel itself.
+const PANEL_PEOPLE: Access = Roles(&[Role::Administrator, Role::Chair, Role::Member]);
 /// The service's running: bank holiday lists, closure days, the e-mail
 /// outbox. The panel administrator (business support) and the system administrator.
 const SERVICE_ADMINS: Access = Roles(&[Role::Administrator, Role::SystemAdministrator]);
@@ -223,6 +226,21 @@ pub const POLICY: &[Rule] = &[
     rule(Post, "/meetings/{id}/agenda/move", PANEL_ADMIN),
     rule(Post, "/meetings/{id}/agenda/minutes", PANEL_ADMIN),
     rule(Post, "/meetings/{id}/agenda/approve", CHAIR),
+    rule(Post, "/meetings/{id}/circulate", PANEL_ADMIN),
+    rule(Post, "/meetings/{id}/start", PANEL_ADMIN),
+    rule(Post, "/meetings/{id}/close", PANEL_ADMIN),
+    rule(Get, "/meetings/{id}/attendance", PANEL_PEOPLE),
+    rule(Post, "/meetings/{id}/attendance", PANEL_ADMIN),
+    rule(Get, "/meetings/{id}/minutes", PANEL_PEOPLE),
+    rule(Post, "/meetings/{id}/minutes/item", PANEL_ADMIN),
+    rule(Post, "/meetings/{id}/minutes/conflict", PANEL_ADMIN),
+    rule(Post, "/meetings/{id}/minutes/consider", PANEL_ADMIN),
+    rule(Post, "/meetings/{id}/minutes/approve", CHAIR),
+    rule(Post, "/meetings/{id}/actions", PANEL_ADMIN),
+    // Each handler checks the person's part (owner; the agency's member or deputy)
+    rule(Post, "/actions/{id}/done", SignedIn),
+    rule(Get, "/recommendations/{id}", PANEL_PEOPLE),
+    rule(Post, "/recommendations/{id}", PANEL_PEOPLE),
     rule(Get, "/api/v1/audit", AUDITOR),
     rule(Get, "/api/v1/audit/verify", AUDITOR),
 ];

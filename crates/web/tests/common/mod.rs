@@ -57,6 +57,16 @@ impl TestApp {
             .iter()
             .find(|(r, _, _)| *r == role)
             .unwrap();
+        self.login_email(email)
+    }
+
+    /// A fresh session for any account, by e-mail address.
+    #[allow(dead_code)] // not every test binary signs in by address
+    pub fn login_as(&self, email: &str) -> Login {
+        blocking(|| self.login_email(email))
+    }
+
+    fn login_email(&self, email: &str) -> Login {
         let mut c = self.db.store.conn().unwrap();
         let user = accounts::find_by_email(&mut c, &Email::parse(email).unwrap())
             .unwrap()
