@@ -397,8 +397,8 @@ fn serve(g: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
             None => println!("E-mail: no SMTP server set (JOINTPANEL_SMTP_URL); messages wait in the outbox"),
         }
-        tokio::spawn(jp_web::jobs::run(store.clone(), config.base_url.clone()));
         let state = jp_web::AppState::new(store, config);
+        tokio::spawn(jp_web::jobs::run(state.clone()));
         jp_web::serve(listener, state, async {
             let _ = tokio::signal::ctrl_c().await;
         })

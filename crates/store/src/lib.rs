@@ -19,6 +19,7 @@ pub mod meeting_run;
 pub mod meetings;
 pub mod migrate;
 pub mod outbox;
+pub mod packs;
 pub mod reference;
 pub mod referrals;
 pub mod sessions;

@@ -308,6 +308,14 @@ pub fn set_lead(
         "UPDATE agenda_items SET lead_user_id = $1 WHERE id = $2",
         &params![user_id, item_id],
     )?;
+    // The lead keeps a copy of the papers as the record (seed 000 §3.3).
+    if let Some(pack) = crate::packs::of_meeting(tx, meeting_id)? {
+        tx.execute(
+            "UPDATE pack_copies SET kept = (user_id IN (SELECT lead_user_id FROM agenda_items WHERE meeting_id = $2 AND lead_user_id IS NOT NULL)
+                OR user_id IN (SELECT user_id FROM panel_members WHERE panel_id = $3 AND is_chair)) WHERE pack_id = $1",
+            &params![pack.id, meeting_id, m.panel_id],
+        )?;
+    }
     audit::record(
         tx,
         actor,
@@ -566,12 +574,15 @@ pub fn deadlines(conn: &mut Conn, panel: &Panel, date: NaiveDate) -> DbResult<De
     Ok(Deadlines::for_meeting(&cal, &panel.rules, date))
 }
 
-/// Circulates the papers: only once the chair has approved the agenda.
+/// Circulates the papers: only once the chair has approved the agenda. The
+/// pack is queued for the builder, with a copy for each member and deputy;
+/// the chair's and the items' lead members' copies are kept as the record.
 pub fn circulate(
     tx: &mut Tx<'_>,
     actor: &Actor,
     meeting_id: i64,
     version: i64,
+    today: NaiveDate,
 ) -> Result<Meeting, ChangeError> {
     let m = meeting_for_update(tx, meeting_id)?;
     if m.status() == MeetingStatus::Scheduled {
@@ -584,6 +595,16 @@ pub fn circulate(
         "UPDATE meetings SET circulated_at = $1 WHERE id = $2",
         &params![db::now(), meeting_id],
     )?;
+    let leads: Vec<i64> = agenda::items(tx, meeting_id)?
+        .iter()
+        .filter_map(|i| i.lead_user_id)
+        .collect();
+    let mut recipients = Vec::new();
+    for (user, _) in invitees(tx, m.panel_id)? {
+        let kept = leads.contains(&user) || crate::referrals::chairs(tx, user, m.panel_id)?;
+        recipients.push((user, kept));
+    }
+    crate::packs::queue(tx, actor, meeting_id, &recipients, today)?;
     Ok(m)
 }
 

@@ -61,6 +61,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_meeting_run.sql"),
         postgres: include_str!("../migrations/postgres/0010_meeting_run.sql"),
     },
+    Migration {
+        version: 11,
+        name: "paper packs",
+        sqlite: include_str!("../migrations/sqlite/0011_packs.sql"),
+        postgres: include_str!("../migrations/postgres/0011_packs.sql"),
+    },
 ];
 
 const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"

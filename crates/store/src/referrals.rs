@@ -170,6 +170,7 @@ pub fn sight(conn: &mut Conn, user: &User, r: &Referral) -> DbResult<Sight> {
     if user.has_any(&[Role::Member, Role::Chair])
         && AT_PANEL.contains(&r.status)
         && panels_sat_on(conn, user.id)?.contains(&r.panel_id)
+        && papers_open(conn, user, r)?
     {
         return Ok(Sight::Full);
     }
@@ -177,6 +178,26 @@ pub fn sight(conn: &mut Conn, user: &User, r: &Referral) -> DbResult<Sight> {
         return Ok(Sight::Money);
     }
     Ok(Sight::None)
+}
+
+/// A panel member reads a referral's papers until its meeting closes (SPEC §4:
+/// papers are collected at the end of the meeting); the chair and the item's
+/// lead member keep them as the record.
+fn papers_open(conn: &mut Conn, user: &User, r: &Referral) -> DbResult<bool> {
+    let Some(meeting) = r.meeting_id else {
+        return Ok(true);
+    };
+    let row = conn.query_opt(
+        "SELECT m.status, i.lead_user_id FROM meetings m
+         LEFT JOIN agenda_items i ON i.meeting_id = m.id AND i.referral_id = $2 WHERE m.id = $1",
+        &params![meeting, r.id],
+    )?;
+    let Some(row) = row else {
+        return Ok(true);
+    };
+    let status: String = row.get(0)?;
+    let lead: Option<i64> = row.get(1)?;
+    Ok(status != "closed" || lead == Some(user.id) || chairs(conn, user.id, r.panel_id)?)
 }
 
 /// Whether `user` may approve or return the referral: an approver of the

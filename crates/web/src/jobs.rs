@@ -13,6 +13,8 @@ use std::time::Duration;
 
 /// How often the server looks for actions to chase.
 const EVERY: Duration = Duration::from_secs(600);
+/// How often the server looks for packs to build.
+const PACK_POLL: Duration = Duration::from_secs(2);
 
 /// Chases what is due on `today` (nothing on a non-working day of England and
 /// Wales, where every installation so far sits). Returns how many e-mails were queued.
@@ -79,16 +81,34 @@ pub fn chase_actions(store: &Store, base: &str, today: NaiveDate) -> Result<usiz
     Ok(sent)
 }
 
-/// Runs until the process ends.
-pub async fn run(store: Store, base: String) {
+/// Runs until the process ends: builds packs as they are queued (every few
+/// seconds), circulates papers at their deadline and chases actions (every
+/// ten minutes).
+pub async fn run(state: crate::AppState) {
+    let mut last_sweep: Option<std::time::Instant> = None;
     loop {
-        let (st, b) = (store.clone(), base.clone());
-        let today = crate::referrals::today();
-        match tokio::task::spawn_blocking(move || chase_actions(&st, &b, today)).await {
-            Ok(Ok(n)) if n > 0 => tracing::info!(chased = n, "actions"),
-            Ok(Err(e)) => tracing::error!(error = %e, "action reminders"),
-            _ => {}
+        if last_sweep.is_none_or(|t| t.elapsed() >= EVERY) {
+            last_sweep = Some(std::time::Instant::now());
+            let today = crate::referrals::today();
+            let (st, b) = (state.store.clone(), state.config.base_url.clone());
+            match tokio::task::spawn_blocking(move || chase_actions(&st, &b, today)).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(chased = n, "actions"),
+                Ok(Err(e)) => tracing::error!(error = %e, "action reminders"),
+                _ => {}
+            }
+            let s2 = state.clone();
+            match tokio::task::spawn_blocking(move || crate::pack::circulate_due(&s2, today)).await
+            {
+                Ok(Ok(n)) if n > 0 => tracing::info!(circulated = n, "papers"),
+                Ok(Err(e)) => tracing::error!(error = %e, "circulation"),
+                _ => {}
+            }
         }
-        tokio::time::sleep(EVERY).await;
+        match crate::pack::build_next(&state).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "paper pack"),
+        }
+        tokio::time::sleep(PACK_POLL).await;
     }
 }

@@ -20,6 +20,7 @@ pub mod mail;
 pub mod meeting_run;
 pub mod meetings;
 pub mod notify;
+pub mod pack;
 pub mod pages;
 pub mod policy;
 pub mod referrals;
@@ -50,6 +51,7 @@ pub fn all_routes() -> routes::Routes {
         .merge(referrals::routes())
         .merge(meetings::routes())
         .merge(meeting_run::routes())
+        .merge(pack::routes())
         .merge(feeds::routes())
         .merge(api::routes())
 }

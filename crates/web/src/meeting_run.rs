@@ -129,10 +129,16 @@ async fn circulate(
     form: Form,
 ) -> Result<Response, AppError> {
     let v = version(&form)?;
-    change(&state, &p, id, Back::Meeting, "lifecycle", move |tx, a| {
-        meeting_run::circulate(tx, a, id, v).map(|_| ())
+    let res = change(&state, &p, id, Back::Meeting, "lifecycle", move |tx, a| {
+        meeting_run::circulate(tx, a, id, v, today()).map(|_| ())
     })
-    .await
+    .await?;
+    // Circulated: follow the pack's progress on the papers page.
+    Ok(if res.status().is_redirection() {
+        Redirect::to(&format!("/meetings/{id}/papers")).into_response()
+    } else {
+        res
+    })
 }
 
 async fn start(

@@ -241,6 +241,13 @@ pub const POLICY: &[Rule] = &[
     rule(Post, "/actions/{id}/done", SignedIn),
     rule(Get, "/recommendations/{id}", PANEL_PEOPLE),
     rule(Post, "/recommendations/{id}", PANEL_PEOPLE),
+    rule(Get, "/meetings/{id}/papers", PANEL_PEOPLE),
+    rule(Get, "/meetings/{id}/papers/pack.pdf", PANEL_PEOPLE),
+    rule(
+        Get,
+        "/meetings/{id}/papers/attachments/{attachment}",
+        PANEL_PEOPLE,
+    ),
     rule(Get, "/api/v1/audit", AUDITOR),
     rule(Get, "/api/v1/audit/verify", AUDITOR),
 ];

@@ -143,6 +143,61 @@ fn a_meeting_is_run_from_circulation_to_the_absent_agencys_response() {
             }
             assert_eq!(audit_count(&app, "meeting.in-progress"), 1);
 
+            // The pack is built in the background: one PDF, every page stamped for its reader.
+            assert!(jp_web::pack::build_next(&app.state).await.unwrap());
+            assert!(
+                !jp_web::pack::build_next(&app.state).await.unwrap(),
+                "built once"
+            );
+            let copies = outbox_about(&app, "pack.circulated");
+            assert!(
+                copies.contains(&"member@northmoor-dale-icb.example".to_owned()),
+                "{copies:?}"
+            );
+            let page = body_text(app.send(get(&format!("{m}/papers"), Some(&member))).await).await;
+            assert!(page.contains("Download your copy"), "{page}");
+            let res = app
+                .send(get(&format!("{m}/papers/pack.pdf"), Some(&member)))
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let pdf = axum::body::to_bytes(res.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let member_name: String = blocking(|| {
+                conn(&app)
+                    .query_one(
+                        "SELECT name FROM users WHERE email = 'member@northmoor-dale-icb.example'",
+                        &[],
+                    )
+                    .unwrap()
+                    .get(0)
+                    .unwrap()
+            });
+            let texts = jp_documents::page_texts(&pdf).unwrap();
+            assert!(
+                texts.len() >= 3,
+                "agenda and two referrals: {}",
+                texts.len()
+            );
+            for (n, t) in texts.iter().enumerate() {
+                assert!(
+                    t.contains(jp_documents::MARKING) && t.contains(&member_name),
+                    "page {}: {t}",
+                    n + 1
+                );
+            }
+            assert!(texts[0].contains("Agenda"), "{}", texts[0]);
+            let referrer = app.login(Role::Referrer);
+            let res = app
+                .send(get(&format!("{m}/papers/pack.pdf"), Some(&referrer)))
+                .await;
+            assert_eq!(
+                res.status(),
+                StatusCode::FORBIDDEN,
+                "only the panel's people"
+            );
+            assert_eq!(audit_count(&app, "pack.downloaded"), 1);
+
             // Closing with items not minuted is refused.
             let v = version_of(&app, meeting);
             expect(
@@ -375,6 +430,26 @@ fn a_meeting_is_run_from_circulation_to_the_absent_agencys_response() {
                 StatusCode::SEE_OTHER,
                 "{}",
                 body_text(res).await
+            );
+            // The member's copy ends with the meeting (and the referral's papers with it); the chair's remains.
+            expect(
+                app.send(get(&format!("{m}/papers/pack.pdf"), Some(&member)))
+                    .await,
+                StatusCode::GONE,
+                "your access to its papers has ended",
+            )
+            .await;
+            let res = app
+                .send(get(&format!("/referrals/{ours}"), Some(&member)))
+                .await;
+            assert_eq!(res.status(), StatusCode::FORBIDDEN);
+            let res = app
+                .send(get(&format!("{m}/papers/pack.pdf"), Some(&chair)))
+                .await;
+            assert_eq!(
+                res.status(),
+                StatusCode::OK,
+                "the chair's copy is the record"
             );
             let v = version_of(&app, meeting);
             let res = post(

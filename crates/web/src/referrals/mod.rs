@@ -91,28 +91,34 @@ pub async fn load(
             if sight == Sight::Full {
                 children::record_view(c, &actor, r.child_id, &format!("referral {id}"))?;
             }
-            let child = children::get(c, r.child_id)?.ok_or(AppError::NotFound)?;
-            let panel = panels::get(c, r.panel_id)?.ok_or(AppError::NotFound)?;
-            let (sections, attachments) = if sight == Sight::Full {
-                (
-                    referrals::sections(c, id)?,
-                    attachments::of_referral(c, id)?,
-                )
-            } else {
-                (BTreeMap::new(), Vec::new())
-            };
-            Ok(Loaded {
-                options: referrals::options(c, id)?,
-                approvals: referrals::approvals(c, id)?,
-                r,
-                sight,
-                child,
-                panel,
-                sections,
-                attachments,
-            })
+            record(c, r, sight)
         })
         .await
+}
+
+/// The referral's record as `sight` allows (after the caller checked access).
+pub fn record(c: &mut jp_store::db::Conn, r: Referral, sight: Sight) -> Result<Loaded, AppError> {
+    let id = r.id;
+    let child = children::get(c, r.child_id)?.ok_or(AppError::NotFound)?;
+    let panel = panels::get(c, r.panel_id)?.ok_or(AppError::NotFound)?;
+    let (sections, attachments) = if sight == Sight::Full {
+        (
+            referrals::sections(c, id)?,
+            attachments::of_referral(c, id)?,
+        )
+    } else {
+        (BTreeMap::new(), Vec::new())
+    };
+    Ok(Loaded {
+        options: referrals::options(c, id)?,
+        approvals: referrals::approvals(c, id)?,
+        r,
+        sight,
+        child,
+        panel,
+        sections,
+        attachments,
+    })
 }
 
 #[derive(Deserialize, Default)]

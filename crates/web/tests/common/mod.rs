@@ -16,6 +16,8 @@ pub mod smtp;
 pub struct TestApp {
     pub db: TestDb,
     pub router: axum::Router,
+    /// The state the router runs on (for background jobs a test drives).
+    pub state: jp_web::AppState,
 }
 
 pub struct Login {
@@ -42,7 +44,8 @@ impl TestApp {
         blocking(|| demo::load(&mut db.store.conn().unwrap()).unwrap());
         let state = jp_web::AppState::new(db.store.clone(), config);
         TestApp {
-            router: jp_web::app(state),
+            router: jp_web::app(state.clone()),
+            state,
             db,
         }
     }
