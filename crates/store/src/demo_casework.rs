@@ -186,81 +186,296 @@ pub fn load(
     let meeting = meetings::upcoming(tx, jfp.id, today)?
         .into_iter()
         .find(|m| today <= Deadlines::for_meeting(&cal, &jfp.rules, m.date).submission_deadline);
+    let cast = Cast {
+        actor: actor.clone(),
+        as_referrer,
+        as_approver,
+        referrer,
+        approver,
+    };
     for (i, s) in STORIES.iter().enumerate() {
-        let born = NaiveDate::from_ymd_opt(s.born.0, s.born.1, s.born.2).unwrap_or(today);
-        let child = children::create(
+        let book_on = if s.target == Status::Booked {
+            meeting.as_ref()
+        } else {
+            None
+        };
+        story(
             tx,
-            actor,
-            &children::Fields {
-                local_id: s.local_id.into(),
-                nhs_number: Some(test_nhs_number(310_000 + i as u32 * 7_919)),
-                upn: None,
-                given_name: s.given.into(),
-                family_name: s.family.into(),
-                date_of_birth: born,
-                parental_responsibility: s.parental.into(),
-                language_needs: s.language.into(),
-            },
+            &cast,
+            jfp,
+            s,
+            310_000 + i as u32 * 7_919,
+            today,
+            book_on,
         )?;
-        let id = referrals::create(tx, &as_referrer, &referrer, child, jfp.id)?;
-        let draft = s.target == Status::Draft;
-        for section in SECTIONS.iter().filter(|x| x.kind == SectionKind::Questions) {
-            if draft && !matches!(section.key, "referrer" | "family" | "needs") {
-                continue;
-            }
-            let a = answers_for(section.key, s, today, &referrer);
-            referrals::save_section(tx, &as_referrer, id, section.key, 0, &a, true)?;
-        }
-        if draft {
+    }
+    meeting_history(tx, &cast, jfp, today)?;
+    Ok(())
+}
+
+/// The people who play the demo's parts.
+struct Cast {
+    actor: Actor,
+    as_referrer: Actor,
+    as_approver: Actor,
+    referrer: User,
+    approver: User,
+}
+
+/// One child and their referral, taken as far as the story's target (booked
+/// onto `book_on` when that is the target). Returns the referral's id.
+fn story(
+    tx: &mut Tx<'_>,
+    cast: &Cast,
+    jfp: &Panel,
+    s: &Story,
+    seed: u32,
+    today: NaiveDate,
+    book_on: Option<&meetings::Meeting>,
+) -> Result<i64, ChangeError> {
+    let (actor, as_referrer, as_approver) = (&cast.actor, &cast.as_referrer, &cast.as_approver);
+    let (referrer, approver) = (&cast.referrer, &cast.approver);
+    let born = NaiveDate::from_ymd_opt(s.born.0, s.born.1, s.born.2).unwrap_or(today);
+    let child = children::create(
+        tx,
+        actor,
+        &children::Fields {
+            local_id: s.local_id.into(),
+            nhs_number: Some(test_nhs_number(seed)),
+            upn: None,
+            given_name: s.given.into(),
+            family_name: s.family.into(),
+            date_of_birth: born,
+            parental_responsibility: s.parental.into(),
+            language_needs: s.language.into(),
+        },
+    )?;
+    let id = referrals::create(tx, as_referrer, referrer, child, jfp.id)?;
+    let draft = s.target == Status::Draft;
+    for section in SECTIONS.iter().filter(|x| x.kind == SectionKind::Questions) {
+        if draft && !matches!(section.key, "referrer" | "family" | "needs") {
             continue;
         }
-        let option = referrals::add_option(tx, &as_referrer, id, s.provider, s.option)?;
-        let start = today + Duration::days(42);
-        referrals::add_line(
-            tx,
-            &as_referrer,
-            id,
-            option,
-            &CostLine {
-                item: s.option.split(',').next().unwrap_or(s.option).into(),
-                unit_cost: Pence(s.weekly_cost_pence),
-                unit: Unit::PerWeek,
-                quantity: Quantity(100),
-                start,
-                end: start + Duration::days(363),
-            },
-        )?;
-        referrals::set_recommended(tx, &as_referrer, id, option)?;
-        let v = |tx: &mut Tx<'_>| -> Result<i64, ChangeError> {
-            Ok(referrals::get(tx, id)?
-                .ok_or(ChangeError::NotFound)?
-                .version)
-        };
-        let ver = v(tx)?;
-        referrals::send_for_approval(tx, &as_referrer, id, ver)?;
-        match s.target {
-            Status::Returned => {
+        let a = answers_for(section.key, s, today, referrer);
+        referrals::save_section(tx, as_referrer, id, section.key, 0, &a, true)?;
+    }
+    if draft {
+        return Ok(id);
+    }
+    let option = referrals::add_option(tx, as_referrer, id, s.provider, s.option)?;
+    let start = today + Duration::days(42);
+    referrals::add_line(
+        tx,
+        as_referrer,
+        id,
+        option,
+        &CostLine {
+            item: s.option.split(',').next().unwrap_or(s.option).into(),
+            unit_cost: Pence(s.weekly_cost_pence),
+            unit: Unit::PerWeek,
+            quantity: Quantity(100),
+            start,
+            end: start + Duration::days(363),
+        },
+    )?;
+    referrals::set_recommended(tx, as_referrer, id, option)?;
+    let v = |tx: &mut Tx<'_>| -> Result<i64, ChangeError> {
+        Ok(referrals::get(tx, id)?
+            .ok_or(ChangeError::NotFound)?
+            .version)
+    };
+    let ver = v(tx)?;
+    referrals::send_for_approval(tx, as_referrer, id, ver)?;
+    match s.target {
+        Status::Returned => {
+            let ver = v(tx)?;
+            referrals::decide_approval(
+                tx,
+                as_approver,
+                approver,
+                id,
+                ver,
+                false,
+                "Please add the school's view of Tobias's needs and the therapy assessment dates.",
+            )?;
+        }
+        Status::Approved | Status::Booked => {
+            let ver = v(tx)?;
+            referrals::decide_approval(tx, as_approver, approver, id, ver, true, "")?;
+            if let (Status::Booked, Some(m)) = (s.target, book_on) {
                 let ver = v(tx)?;
-                referrals::decide_approval(
+                referrals::submit_and_book(tx, as_referrer, id, ver, m)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(id)
+}
+
+const MEETING_STORIES: [Story; 2] = [
+    Story {
+        local_id: "NC-088614",
+        given: "Jasper",
+        family: "Wren-Adebayo",
+        born: (2012, 11, 4),
+        parental: "Mother and stepfather",
+        language: "English.",
+        summary: "Jasper has a brain injury after a road accident and needs a package of care and rehabilitation at home so he can leave hospital.",
+        provider: "Northmoor Neuro-Rehabilitation",
+        option: "Home-based rehabilitation: therapy three days a week and personal care every evening.",
+        weekly_cost_pence: 143_000,
+        target: Status::Booked,
+    },
+    Story {
+        local_id: "NC-140276",
+        given: "Priya",
+        family: "Haldane",
+        born: (2016, 4, 19),
+        parental: "Father and mother, jointly",
+        language: "English and Gujarati; no interpreter needed.",
+        summary: "Priya has a life-limiting condition; her parents need planned overnight respite so they can keep caring for her at home.",
+        provider: "Moorland Children's Hospice",
+        option: "Planned overnight respite, two nights a month, with community nursing between stays.",
+        weekly_cost_pence: 41_000,
+        target: Status::Booked,
+    },
+];
+
+/// Last month's meeting, held and minuted (one agency sent apologies), and an
+/// ad-hoc meeting next week whose papers are circulated.
+fn meeting_history(
+    tx: &mut Tx<'_>,
+    cast: &Cast,
+    jfp: &Panel,
+    today: NaiveDate,
+) -> Result<(), ChangeError> {
+    use crate::meeting_run;
+    use jp_domain::meeting_lifecycle::Presence;
+    let (Some(chair), Some(admin)) = (
+        user(tx, "chair@northmoor.example")?,
+        user(tx, "administrator@northmoor.example")?,
+    ) else {
+        return Ok(());
+    };
+    let as_admin = Actor::user(admin.id, format!("{} <{}>", admin.name, admin.email));
+    let as_chair = Actor::user(chair.id, format!("{} <{}>", chair.name, chair.email));
+    let cal = crate::calendar::for_region(tx, jfp.rules.region)?;
+    let version = |tx: &mut Tx<'_>, id: i64| -> Result<i64, ChangeError> {
+        Ok(meetings::get(tx, id)?.ok_or(ChangeError::NotFound)?.version)
+    };
+    let prepare =
+        |tx: &mut Tx<'_>, m: &meetings::Meeting, held: NaiveDate| -> Result<(), ChangeError> {
+            crate::agenda::sync(tx, m, jfp)?;
+            let v = version(tx, m.id)?;
+            crate::agenda::approve(tx, &as_chair, &chair, m.id, v)?;
+            let v = version(tx, m.id)?;
+            meeting_run::circulate(
+                tx,
+                &as_admin,
+                m.id,
+                v,
+                cal.before(held, jfp.rules.papers_due_days),
+            )?;
+            Ok(())
+        };
+
+    // Last month's cadence meeting.
+    let back = today - Duration::days(62);
+    meetings::ensure_scheduled(tx, &cast.actor, jfp, back, 2)?;
+    let past = meetings::list(tx, Some(jfp.id), back, 10)?
+        .into_iter()
+        .filter(|m| m.date < today && m.kind == "scheduled")
+        .last();
+    if let Some(past) = past {
+        let id = story(
+            tx,
+            cast,
+            jfp,
+            &MEETING_STORIES[0],
+            520_000,
+            past.date - Duration::days(30),
+            Some(&past),
+        )?;
+        prepare(tx, &past, past.date)?;
+        let v = version(tx, past.id)?;
+        meeting_run::start(tx, &as_admin, past.id, v)?;
+        for seat in meeting_run::seats(tx, jfp.id)? {
+            let (presence, who) = if seat.agency_name.starts_with("Adults") {
+                (Presence::Apologies, None)
+            } else {
+                (Presence::Present, seat.members.first().map(|m| m.0))
+            };
+            meeting_run::record_attendance(tx, &as_admin, past.id, seat.agency_id, presence, who)?;
+        }
+        // The outcome affects Children's Social Care and Adults & Communities,
+        // which sent apologies: a recommendation to it, now overdue.
+        let affected: Vec<i64> = meeting_run::seats(tx, jfp.id)?
+            .into_iter()
+            .filter(|s| {
+                s.agency_name.starts_with("Children") || s.agency_name.starts_with("Adults")
+            })
+            .map(|s| s.agency_id)
+            .collect();
+        for item in crate::agenda::items(tx, past.id)? {
+            meeting_run::set_referrer_attended(tx, &as_admin, past.id, item.id, true)?;
+            meeting_run::save_minute(
+                tx,
+                &as_admin,
+                past.id,
+                item.id,
+                "The referrer presented the request. Members asked about the therapy plan and how the family would be supported at weekends.\nThe panel agreed the recommended option, with a review in six months.",
+            )?;
+            meeting_run::consider(tx, &as_admin, past.id, item.id, &affected, past.date)?;
+            if item.referral_id == Some(id)
+                && let Some(owner) = meeting_run::invitees(tx, jfp.id)?.first().map(|p| p.0)
+            {
+                crate::actions::create(
                     tx,
-                    &as_approver,
-                    &approver,
-                    id,
-                    ver,
-                    false,
-                    "Please add the school's view of Tobias's needs and the therapy assessment dates.",
+                    &as_admin,
+                    &crate::actions::NewAction {
+                        title: "Confirm the rehabilitation provider's start date with the family"
+                            .into(),
+                        owner_id: owner,
+                        due: cal.after(past.date, 10),
+                        source: crate::actions::Source::Minute,
+                        meeting_id: Some(past.id),
+                        item_id: Some(item.id),
+                        referral_id: Some(id),
+                        recommendation_id: None,
+                    },
                 )?;
             }
-            Status::Approved | Status::Booked => {
-                let ver = v(tx)?;
-                referrals::decide_approval(tx, &as_approver, &approver, id, ver, true, "")?;
-                if let (Status::Booked, Some(m)) = (s.target, &meeting) {
-                    let ver = v(tx)?;
-                    referrals::submit_and_book(tx, &as_referrer, id, ver, m)?;
-                }
-            }
-            _ => {}
         }
+        let v = version(tx, past.id)?;
+        meeting_run::close(tx, &as_admin, past.id, v)?;
+        let v = version(tx, past.id)?;
+        meeting_run::approve_minutes(tx, &as_chair, &chair, past.id, v, cal.after(past.date, 2))?;
+    }
+
+    // An ad-hoc meeting next week, papers circulated.
+    let day = cal.after(today, 5);
+    let adhoc = meetings::create_ad_hoc(
+        tx,
+        &as_admin,
+        jfp.id,
+        day,
+        &meetings::Details {
+            start_time: "14:00".into(),
+            venue: "Committee Room 2, County Hall".into(),
+            online_link: "https://meet.example.org/joint-funding-panel".into(),
+        },
+    )?;
+    if let Some(m) = meetings::get(tx, adhoc)? {
+        story(
+            tx,
+            cast,
+            jfp,
+            &MEETING_STORIES[1],
+            530_000,
+            today - Duration::days(7),
+            Some(&m),
+        )?;
+        prepare(tx, &m, m.date)?;
     }
     Ok(())
 }

@@ -43,9 +43,13 @@ fn administrators_schedule_change_and_cancel_meetings() {
                     .find(|u| u.email == "referrer@northmoor.example")
                     .unwrap();
                 let booked = Some(jp_domain::lifecycle::Status::Booked);
-                jp_store::referrals::visible(&mut c, &me, booked, 10).unwrap()[0]
+                // The demo's referral booked onto the next regular meeting.
+                jp_store::referrals::visible(&mut c, &me, booked, 10)
+                    .unwrap()
+                    .into_iter()
+                    .find(|(r, _)| r.child_local_id == "NC-104233")
+                    .unwrap()
                     .0
-                    .clone()
             });
             let page = body_text(
                 app.send(get(
