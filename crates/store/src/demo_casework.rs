@@ -384,8 +384,8 @@ fn meeting_history(
     meetings::ensure_scheduled(tx, &cast.actor, jfp, back, 2)?;
     let past = meetings::list(tx, Some(jfp.id), back, 10)?
         .into_iter()
-        .filter(|m| m.date < today && m.kind == "scheduled")
-        .last();
+        .rev()
+        .find(|m| m.date < today && m.kind == "scheduled");
     if let Some(past) = past {
         let id = story(
             tx,
