@@ -15,6 +15,7 @@
 // not start (bad input, missing node_modules or Chromium).
 
 import fs from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
@@ -560,11 +561,165 @@ async function checkReferralFlow(users) {
       }],
     ]
     for (const [name, fn] of steps) {
-      if (!(await check(name, fn))) break
+      if (!(await check(name, fn))) return null
     }
+    return referral
   } finally {
     await ctxR.close().catch(() => {})
     await ctxA.close().catch(() => {})
+  }
+}
+
+// ---------------------------------------------------------------- a whole meeting
+
+// Reads a PDF page by page with pdftotext (poppler-utils).
+function pdfPages(buffer) {
+  const file = path.join(artifactsDir, `pack-${Date.now()}.pdf`)
+  fs.writeFileSync(file, buffer)
+  const info = execFileSync('pdfinfo', [file]).toString()
+  const pages = Number((info.match(/^Pages:\s+(\d+)/m) || [])[1] || 0)
+  const texts = []
+  for (let n = 1; n <= pages; n++) {
+    texts.push(execFileSync('pdftotext', ['-f', String(n), '-l', String(n), '-layout', file, '-']).toString())
+  }
+  return texts
+}
+
+async function checkMeetingWalk(users, referral) {
+  const by = Object.fromEntries(users.map((u) => [u.role, u]))
+  if (!referral || !by.administrator || !by.chair || !by.member) return
+  const contexts = []
+  const open = async (user) => {
+    const ctx = await newContext({ acceptDownloads: true })
+    contexts.push(ctx)
+    const p = await ctx.newPage()
+    await signIn(p, user)
+    return p
+  }
+  let admin, chair, member, meeting
+  // The whole text of the page's main (oneLine shortens, so only for messages).
+  const mainText = async (p) => (await p.locator('main').innerText()).replace(/\s+/g, ' ')
+  try {
+    if (!(await check('meeting: administrator, chair and member sign in', async () => {
+      admin = await open(by.administrator)
+      chair = await open(by.chair)
+      member = await open(by.member)
+    }))) return
+    const memberName = by.member.name
+    const steps = [
+      ['meeting: schedule an ad-hoc meeting', async () => {
+        await gotoChecked(admin, 'meeting-admin', '/meetings/new')
+        await admin.locator('#panel_id').selectOption({ index: 1 })
+        await fillDate(admin, 'meeting_date', isoDaysFromToday(45))
+        await admin.locator('#venue').fill('Committee Room 2, County Hall')
+        await clickButton(admin, 'Save')
+        meeting = new URL(admin.url()).pathname
+        assert(/^\/meetings\/\d+$/.test(meeting), `landed on ${meeting}`)
+        assert(/Referrals submitted by/.test(await mainText(admin)), 'its deadlines are shown')
+      }],
+      ['meeting: the referral is moved onto it', async () => {
+        await gotoChecked(admin, 'meeting-admin', referral)
+        await admin.locator('#meeting_id').selectOption(meeting.split('/').pop())
+        await clickButton(admin, 'Move the referral')
+        await gotoChecked(admin, 'meeting-admin', `${meeting}/agenda`)
+        assert(/1 item\(s\)/.test(await mainText(admin)), `agenda: ${oneLine(await mainText(admin))}`)
+      }],
+      ['meeting: the chair approves the agenda', async () => {
+        await gotoChecked(chair, 'meeting-chair', `${meeting}/agenda`)
+        await clickButton(chair, 'Approve the agenda')
+        assert(/Approved by/.test(await mainText(chair)), 'approval shown')
+      }],
+      ['meeting: the administrator circulates the papers and the pack is built', async () => {
+        await gotoChecked(admin, 'meeting-admin', meeting)
+        await clickButton(admin, 'Circulate the papers')
+        assert(new URL(admin.url()).pathname === `${meeting}/papers`, `at ${pathOf(admin.url())}`)
+        let text = ''
+        for (let i = 0; i < 60; i++) {
+          text = await mainText(admin)
+          if (/Circulated on/.test(text)) break
+          await admin.waitForTimeout(500)
+          await admin.reload({ waitUntil: 'load' })
+        }
+        assert(/Circulated on/.test(text), `papers page: ${oneLine(text)}`)
+        await checkPage(admin, 'meeting-admin', admin.url(), { status: () => 200, headers: () => ({ 'content-type': 'text/html' }) })
+      }],
+      ['meeting: the member opens the pack; every page carries the marking and their name', async () => {
+        await gotoChecked(member, 'meeting-member', `${meeting}/papers`)
+        const href = await member.locator('main a[href$="/papers/pack.pdf"]').getAttribute('href')
+        assert(href, 'a download link')
+        const resp = await member.request.get(url(href))
+        assert(resp.status() === 200, `pack: ${resp.status()}`)
+        assert(/application\/pdf/.test(resp.headers()['content-type'] || ''), 'a PDF')
+        const pages = pdfPages(await resp.body())
+        assert(pages.length >= 2, `${pages.length} page(s)`)
+        pages.forEach((t, i) => {
+          assert(t.includes('OFFICIAL-SENSITIVE'), `page ${i + 1} lacks the marking`)
+          assert(t.includes(memberName), `page ${i + 1} lacks ${memberName}`)
+          assert(t.includes(`page ${i + 1} of ${pages.length}`), `page ${i + 1} lacks its number`)
+        })
+      }],
+      ['meeting: started; attendance with one agency absent', async () => {
+        await gotoChecked(admin, 'meeting-admin', meeting)
+        await clickButton(admin, 'Start the meeting')
+        await gotoChecked(admin, 'meeting-admin', `${meeting}/attendance`)
+        const groups = await admin.locator('main form fieldset').evaluateAll((els) => els.map((e) => [e.querySelector('input[type=radio]').name, e.querySelector('legend').innerText]))
+        for (const [name, legend] of groups) {
+          const id = name.replace('presence-', '')
+          if (legend.includes('ICB — Northmoor')) {
+            await admin.locator(`input[name="${name}"][value="absent"]`).check()
+          } else {
+            await admin.locator(`input[name="${name}"][value="present"]`).check()
+            await admin.locator(`#attendee-${id}`).selectOption({ index: 1 })
+          }
+        }
+        await clickButton(admin, 'Save attendance')
+        const recorded = await admin.locator('main table').first().innerText()
+        assert(/Absent/.test(recorded), `the absence is recorded: ${oneLine(recorded).slice(-300)} / ${JSON.stringify(groups.map((g) => g[1]))}`)
+      }],
+      ['meeting: the item is minuted and considered; the absent agency gets a recommendation', async () => {
+        await gotoChecked(admin, 'meeting-admin', `${meeting}/minutes`)
+        await admin.locator('textarea[name^="minute-"]').first().fill('The panel heard the referrer and agreed the recommended option.')
+        await admin.locator('input[name^="attended-"][value="yes"]').first().check()
+        await clickButton(admin, 'Save the minute of item 1')
+        await unfocus(admin)
+        const boxes = admin.locator('input[name^="affected-"]')
+        for (const b of await boxes.all()) {
+          const label = await admin.locator(`label[for="${await b.getAttribute('id')}"]`).innerText()
+          if (/Children|ICB — Northmoor/.test(label)) await b.check()
+        }
+        await clickButton(admin, 'Mark item 1 as considered')
+        const text = await mainText(admin)
+        assert(/Recommendation to ICB — Northmoor/.test(text), `minutes: ${oneLine(text)}`)
+      }],
+      ['meeting: closed; the member’s pack link is then refused', async () => {
+        await gotoChecked(admin, 'meeting-admin', meeting)
+        await clickButton(admin, 'Close the meeting')
+        const resp = await member.goto(url(`${meeting}/papers/pack.pdf`), { waitUntil: 'load' })
+        assert(resp.status() === 410, `after the close: ${resp.status()}`)
+        assert(/access to its papers has ended/.test(await mainText(member)), 'the reason is given')
+        await runAxe(member)
+      }],
+      ['meeting: the absent agency records its response', async () => {
+        await gotoChecked(member, 'meeting-member', '/')
+        const rec = await member.locator('main a[href^="/recommendations/"]').first().getAttribute('href')
+        assert(rec, 'the home page lists the recommendation')
+        await gotoChecked(member, 'meeting-member', rec)
+        await member.locator('input[name="response"][value="accept"]').check()
+        await member.locator('#reason').fill('Agreed for the ICB by the locality lead.')
+        await clickButton(member, 'Record the response')
+        assert(/Accepted/.test(await mainText(member)), 'accepted')
+      }],
+      ['meeting: the chair approves and issues the minutes', async () => {
+        await gotoChecked(chair, 'meeting-chair', `${meeting}/minutes`)
+        await clickButton(chair, 'Approve and issue the minutes')
+        assert(/Approved by .* within the deadline/.test(await mainText(chair)), oneLine(await mainText(chair)))
+      }],
+    ]
+    for (const [name, fn] of steps) {
+      if (!(await check(name, fn))) break
+    }
+  } finally {
+    for (const c of contexts) await c.close().catch(() => {})
   }
 }
 
@@ -818,7 +973,9 @@ async function main() {
     if (finished) return
     await checkUser(user)
   }
-  if (!finished) await checkReferralFlow(users)
+  let referral = null
+  if (!finished) referral = await checkReferralFlow(users)
+  if (!finished) await checkMeetingWalk(users, referral)
   if (!finished) await checkKeyboard(users[0])
   if (!finished) await checkNoJs(users[0])
 

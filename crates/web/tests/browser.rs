@@ -51,12 +51,14 @@ fn every_role_can_sign_in_and_use_every_page_in_chromium_with_no_serious_accessi
         .unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    // The background jobs run as in `jointpanel serve`: the walk waits for the paper pack.
+    let jobs = rt.spawn(jp_web::jobs::run(state.clone()));
     let server = rt.spawn(jp_web::serve(listener, state, async {
         let _ = stopped.await;
     }));
     let users: Vec<serde_json::Value> = demo::DEMO_USERS
         .iter()
-        .map(|(role, _, email)| serde_json::json!({"role": role.slug(), "email": email, "password": demo::DEMO_PASSWORD}))
+        .map(|(role, name, email)| serde_json::json!({"role": role.slug(), "name": name, "email": email, "password": demo::DEMO_PASSWORD}))
         .collect();
     let artifacts = harness.join("artifacts");
     let out = Command::new("node")
@@ -69,6 +71,7 @@ fn every_role_can_sign_in_and_use_every_page_in_chromium_with_no_serious_accessi
         .expect("run node");
     let _ = stop.send(());
     let _ = rt.block_on(server);
+    jobs.abort();
     drop(rt);
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
