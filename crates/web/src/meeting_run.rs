@@ -36,6 +36,7 @@ pub fn routes() -> Routes {
         .get("/meetings/{id}/attendance", attendance_page)
         .post("/meetings/{id}/attendance", attendance_save)
         .get("/meetings/{id}/minutes", minutes_page)
+        .get("/meetings/{id}/minutes.pdf", minutes_pdf)
         .post("/meetings/{id}/minutes/item", minute_save)
         .post("/meetings/{id}/minutes/conflict", conflict_save)
         .post("/meetings/{id}/minutes/consider", consider)
@@ -937,11 +938,11 @@ fn minutes_issued(
         ("meeting", meeting_id),
         &format!("Minutes of the {} meeting on {}", panel.name, date(m.date)),
         &format!(
-            "{} approved the minutes of the {} meeting on {}. Read them, with the actions that follow from them: {}/meetings/{meeting_id}/minutes",
+            "{} approved the minutes of the {} meeting on {}. Read them, with the actions that follow from them, at {base}/meetings/{meeting_id}/minutes or as a PDF: {base}/meetings/{meeting_id}/minutes.pdf",
             approval.by,
             panel.name,
             date(m.date),
-            base.trim_end_matches('/')
+            base = base.trim_end_matches('/')
         ),
     )
 }
@@ -1288,4 +1289,134 @@ pub fn run_summary(c: &mut Conn, user: &User, m: &Meeting) -> Result<RunSummary,
             Vec::new()
         },
     })
+}
+
+/// The approved minutes as a PDF, stamped for the reader like the papers.
+async fn minutes_pdf(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id,
+) -> Result<Response, AppError> {
+    use jp_documents::Block;
+    let user = p.user.clone();
+    let actor = p.actor();
+    let (m, blocks, approval) = state
+        .db(move |c| {
+            let (m, panel) = load(c, &user, id)?;
+            let approval = meeting_run::minutes_approval(c, id)?.ok_or_else(|| {
+                AppError::Conflict("The chair has not approved these minutes yet".into())
+            })?;
+            let mut b = vec![
+                Block::Title(format!("Minutes: {}", panel.name)),
+                Block::Field(
+                    "Meeting".into(),
+                    format!("{} at {}", date(m.date), m.start_time),
+                ),
+                Block::Field(
+                    "Approved".into(),
+                    format!(
+                        "by {} on {}; issued {} ({} the deadline of {})",
+                        approval.by,
+                        date(approval.at.date()),
+                        date(approval.issued_on),
+                        if approval.on_time() {
+                            "within"
+                        } else {
+                            "after"
+                        },
+                        date(approval.due)
+                    ),
+                ),
+                Block::Heading("Attendance".into()),
+            ];
+            for a in meeting_run::attendance(c, &m)? {
+                b.push(Block::Field(
+                    a.seat.agency_name.clone(),
+                    match (a.presence, a.attendee_name) {
+                        (Some(pr), Some(n)) => format!("{}: {n}", pr.label()),
+                        (Some(pr), None) => pr.label().to_owned(),
+                        (None, _) => "Not recorded".into(),
+                    },
+                ));
+            }
+            let conflicts = meeting_run::conflicts(c, id)?;
+            let recs = actions::recommendations_of_meeting(c, id)?;
+            for (n, it) in jp_store::agenda::items(c, id)?.into_iter().enumerate() {
+                let title = it
+                    .referral
+                    .as_ref()
+                    .map(|r| format!("{} ({})", r.child_name, r.child_local_id))
+                    .unwrap_or_else(|| "Other business".into());
+                b.push(Block::Heading(format!("Item {}: {title}", n + 1)));
+                if let Some(r) = &it.referral {
+                    b.push(Block::Field(
+                        "Referrer".into(),
+                        format!(
+                            "{}: {}",
+                            r.referrer_name,
+                            match it.referrer_attended.as_str() {
+                                "yes" => "attended",
+                                "no" => "did not attend",
+                                _ => "attendance not recorded",
+                            }
+                        ),
+                    ));
+                }
+                for cf in conflicts.iter().filter(|cf| cf.item_id == it.id) {
+                    b.push(Block::Field(
+                        "Conflict of interest".into(),
+                        format!("{}: {} (took no part)", cf.name, cf.interest),
+                    ));
+                }
+                b.push(Block::Para(it.minute.clone()));
+                for r in recs.iter().filter(|r| r.item_id == it.id) {
+                    b.push(Block::Field(
+                        format!("Recommendation to {}", r.agency_name),
+                        format!("respond by {}: {}", date(r.due_date), r.status_label()),
+                    ));
+                }
+            }
+            b.push(Block::Heading("Actions".into()));
+            let acts = actions::of_meeting(c, id)?;
+            if acts.is_empty() {
+                b.push(Block::Para("No actions.".into()));
+            }
+            for a in acts {
+                b.push(Block::Field(
+                    a.title.clone(),
+                    format!("{}, due {} ({})", a.owner_name, date(a.due_date), a.status),
+                ));
+            }
+            let mut tx = c.begin()?;
+            jp_store::audit::record(
+                &mut tx,
+                &actor,
+                "minutes.downloaded",
+                "meeting",
+                Some(id.to_string()),
+                serde_json::json!({}),
+            )?;
+            tx.commit()?;
+            Ok((m, b, approval))
+        })
+        .await?;
+    let reader = p.user.name.clone();
+    let pdf = tokio::task::spawn_blocking(move || {
+        let composed = jp_documents::compose(&[jp_documents::Part::Text(blocks)], &mut |_, _| {})?;
+        jp_documents::stamp(
+            &composed.pdf,
+            &jp_documents::Stamp {
+                recipient: reader,
+                date: date(approval.issued_on),
+            },
+        )
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+    .map_err(|e| AppError::Internal(format!("the minutes PDF: {e}")))?;
+    Ok(crate::pack::file_response(
+        pdf,
+        &format!("minutes-{}-OFFICIAL-SENSITIVE.pdf", m.date),
+        "application/pdf",
+    ))
 }

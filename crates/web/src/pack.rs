@@ -155,7 +155,7 @@ async fn papers_page(
     }))
 }
 
-fn pdf_response(bytes: Vec<u8>, name: &str, content_type: &str) -> Response {
+pub fn file_response(bytes: Vec<u8>, name: &str, content_type: &str) -> Response {
     let mut res = bytes.into_response();
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(content_type) {
@@ -229,7 +229,7 @@ async fn download(
             Ok(())
         })
         .await?;
-    Ok(pdf_response(
+    Ok(file_response(
         copy,
         &format!("papers-{}-OFFICIAL-SENSITIVE.pdf", m.date),
         "application/pdf",
@@ -267,7 +267,7 @@ async fn attachment(
         .await?;
     let blobs = Blobs::new(state.config.data_dir.join("attachments"));
     let bytes = state.config.files.read(&blobs, &a.sha256).await?;
-    Ok(pdf_response(bytes, &a.file_name, &a.content_type))
+    Ok(file_response(bytes, &a.file_name, &a.content_type))
 }
 
 // ------------------------------------------------------------------ building

@@ -232,6 +232,7 @@ pub const POLICY: &[Rule] = &[
     rule(Get, "/meetings/{id}/attendance", PANEL_PEOPLE),
     rule(Post, "/meetings/{id}/attendance", PANEL_ADMIN),
     rule(Get, "/meetings/{id}/minutes", PANEL_PEOPLE),
+    rule(Get, "/meetings/{id}/minutes.pdf", PANEL_PEOPLE),
     rule(Post, "/meetings/{id}/minutes/item", PANEL_ADMIN),
     rule(Post, "/meetings/{id}/minutes/conflict", PANEL_ADMIN),
     rule(Post, "/meetings/{id}/minutes/consider", PANEL_ADMIN),

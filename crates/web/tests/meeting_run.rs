@@ -489,6 +489,21 @@ fn a_meeting_is_run_from_circulation_to_the_absent_agencys_response() {
                     .unwrap()
                     .unwrap()
             });
+            // The minutes as a PDF, stamped for the reader.
+            let res = app
+                .send(get(&format!("{m}/minutes.pdf"), Some(&member)))
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let pdf = axum::body::to_bytes(res.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let text = jp_documents::page_texts(&pdf).unwrap().join("\n");
+            assert!(
+                text.contains("It agreed the recommended option")
+                    && text.contains("Absent")
+                    && text.contains(jp_documents::MARKING),
+                "{text}"
+            );
             assert!(approval.on_time());
             let issued = outbox_about(&app, "meeting.minutes-issued");
             assert!(
