@@ -591,10 +591,7 @@ pub fn circulate(
         ));
     }
     let m = meetings::apply(tx, actor, meeting_id, version, MeetingAction::Circulate)?;
-    tx.execute(
-        "UPDATE meetings SET circulated_at = $1 WHERE id = $2",
-        &params![db::now(), meeting_id],
-    )?;
+    moved_at(tx, meeting_id, "circulated_at")?;
     let leads: Vec<i64> = agenda::items(tx, meeting_id)?
         .iter()
         .filter_map(|i| i.lead_user_id)
@@ -608,6 +605,15 @@ pub fn circulate(
     Ok(m)
 }
 
+/// Records when the meeting made a move (`column` is one of ours, not input).
+fn moved_at(tx: &mut Tx<'_>, meeting_id: i64, column: &'static str) -> DbResult<()> {
+    tx.execute(
+        &format!("UPDATE meetings SET {column} = $1 WHERE id = $2"),
+        &params![db::now(), meeting_id],
+    )?;
+    Ok(())
+}
+
 /// Opens the meeting: minutes and decisions may be recorded.
 pub fn start(
     tx: &mut Tx<'_>,
@@ -617,10 +623,7 @@ pub fn start(
 ) -> Result<Meeting, ChangeError> {
     meeting_for_update(tx, meeting_id)?;
     let m = meetings::apply(tx, actor, meeting_id, version, MeetingAction::Start)?;
-    tx.execute(
-        "UPDATE meetings SET started_at = $1 WHERE id = $2",
-        &params![db::now(), meeting_id],
-    )?;
+    moved_at(tx, meeting_id, "started_at")?;
     Ok(m)
 }
 
@@ -649,10 +652,7 @@ pub fn close(
         )));
     }
     let m = meetings::apply(tx, actor, meeting_id, version, MeetingAction::Close)?;
-    tx.execute(
-        "UPDATE meetings SET closed_at = $1 WHERE id = $2",
-        &params![db::now(), meeting_id],
-    )?;
+    moved_at(tx, meeting_id, "closed_at")?;
     Ok(m)
 }
 

@@ -87,6 +87,27 @@ impl Back {
     }
 }
 
+/// Saves a change to the meeting's record in one transaction (a conflict is
+/// reported against the meeting's version).
+async fn save_on_meeting<T, F>(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    f: F,
+) -> Result<Outcome<T>, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Tx<'_>, &Actor) -> Result<T, ChangeError> + Send + 'static,
+{
+    let actor = p.actor();
+    save(
+        state,
+        move |tx| f(tx, &actor),
+        move |c| Ok(meetings::get(c, id)?.map(|m| (m.version, Vec::new()))),
+    )
+    .await
+}
+
 /// Runs a change to the meeting's record in one transaction; saved, it goes
 /// back to the page (at `anchor`); refused, the page again with the message.
 async fn change<F>(
@@ -100,14 +121,7 @@ async fn change<F>(
 where
     F: FnOnce(&mut Tx<'_>, &Actor) -> Result<(), ChangeError> + Send + 'static,
 {
-    let actor = p.actor();
-    let outcome = save(
-        state,
-        move |tx| f(tx, &actor),
-        move |c| Ok(meetings::get(c, id)?.map(|m| (m.version, Vec::new()))),
-    )
-    .await?;
-    match outcome {
+    match save_on_meeting(state, p, id, f).await? {
         Outcome::Saved(()) => Ok(Redirect::to(&format!("{}#{field}", back.path(id))).into_response()),
         Outcome::Refused(m) => {
             let mut e = Errors::default();
@@ -123,15 +137,30 @@ where
     }
 }
 
+/// The lifecycle buttons of the meeting page: each moves the meeting on, or
+/// comes back to the page with the reason it cannot.
+async fn lifecycle(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    form: &Form,
+    step: fn(&mut Tx<'_>, &Actor, i64, i64) -> Result<Meeting, ChangeError>,
+) -> Result<Response, AppError> {
+    let v = version(form)?;
+    change(state, p, id, Back::Meeting, "lifecycle", move |tx, a| {
+        step(tx, a, id, v).map(|_| ())
+    })
+    .await
+}
+
 async fn circulate(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     Id(id): Id,
     form: Form,
 ) -> Result<Response, AppError> {
-    let v = version(&form)?;
-    let res = change(&state, &p, id, Back::Meeting, "lifecycle", move |tx, a| {
-        meeting_run::circulate(tx, a, id, v, today()).map(|_| ())
+    let res = lifecycle(&state, &p, id, &form, |tx, a, id, v| {
+        meeting_run::circulate(tx, a, id, v, today())
     })
     .await?;
     // Circulated: follow the pack's progress on the papers page.
@@ -148,11 +177,7 @@ async fn start(
     Id(id): Id,
     form: Form,
 ) -> Result<Response, AppError> {
-    let v = version(&form)?;
-    change(&state, &p, id, Back::Meeting, "lifecycle", move |tx, a| {
-        meeting_run::start(tx, a, id, v).map(|_| ())
-    })
-    .await
+    lifecycle(&state, &p, id, &form, meeting_run::start).await
 }
 
 async fn close(
@@ -161,11 +186,7 @@ async fn close(
     Id(id): Id,
     form: Form,
 ) -> Result<Response, AppError> {
-    let v = version(&form)?;
-    change(&state, &p, id, Back::Meeting, "lifecycle", move |tx, a| {
-        meeting_run::close(tx, a, id, v).map(|_| ())
-    })
-    .await
+    lifecycle(&state, &p, id, &form, meeting_run::close).await
 }
 
 // ---------------------------------------------------------------- attendance
@@ -350,23 +371,17 @@ async fn attendance_save(
     }
     // Each line is checked by the store (a deputy must be one the agency's
     // members named); the first refusal names its agency's field.
-    let actor = p.actor();
-    let outcome = save(
-        &state,
-        move |tx| {
-            for (agency, presence, attendee) in lines {
-                meeting_run::record_attendance(tx, &actor, id, agency, presence, attendee)
-                    .map_err(|err| match err {
-                        ChangeError::Invalid(m) => {
-                            ChangeError::Invalid(format!("{agency}\u{1f}{m}"))
-                        }
-                        other => other,
-                    })?;
-            }
-            Ok(())
-        },
-        move |c| Ok(meetings::get(c, id)?.map(|m| (m.version, Vec::new()))),
-    )
+    let outcome = save_on_meeting(&state, &p, id, move |tx, actor| {
+        for (agency, presence, attendee) in lines {
+            meeting_run::record_attendance(tx, actor, id, agency, presence, attendee).map_err(
+                |err| match err {
+                    ChangeError::Invalid(m) => ChangeError::Invalid(format!("{agency}\u{1f}{m}")),
+                    other => other,
+                },
+            )?;
+        }
+        Ok(())
+    })
     .await?;
     match outcome {
         Outcome::Saved(()) => {
@@ -731,18 +746,13 @@ async fn minute_save(
     }
     let field = format!("minute-{item}");
     let form_again = form.clone();
-    let actor = p.actor();
-    let outcome = save(
-        &state,
-        move |tx| {
-            meeting_run::save_minute(tx, &actor, id, item, &text)?;
-            if let Some(a) = attended {
-                meeting_run::set_referrer_attended(tx, &actor, id, item, a)?;
-            }
-            meeting_run::set_lead(tx, &actor, id, item, lead)
-        },
-        move |c| Ok(meetings::get(c, id)?.map(|m| (m.version, Vec::new()))),
-    )
+    let outcome = save_on_meeting(&state, &p, id, move |tx, actor| {
+        meeting_run::save_minute(tx, actor, id, item, &text)?;
+        if let Some(a) = attended {
+            meeting_run::set_referrer_attended(tx, actor, id, item, a)?;
+        }
+        meeting_run::set_lead(tx, actor, id, item, lead)
+    })
     .await?;
     refused_on_minutes(&state, &p, id, outcome, &field, form_again).await
 }
@@ -794,12 +804,9 @@ async fn conflict_save(
         return minutes_response(&state, &p, id, Some(form), e).await;
     };
     let field = format!("conflict-person-{item}");
-    let actor = p.actor();
-    let outcome = save(
-        &state,
-        move |tx| meeting_run::declare_conflict(tx, &actor, id, item, who, &interest),
-        move |c| Ok(meetings::get(c, id)?.map(|m| (m.version, Vec::new()))),
-    )
+    let outcome = save_on_meeting(&state, &p, id, move |tx, actor| {
+        meeting_run::declare_conflict(tx, actor, id, item, who, &interest)
+    })
     .await?;
     refused_on_minutes(&state, &p, id, outcome, &field, form).await
 }
@@ -824,18 +831,13 @@ async fn consider(
         }
     }
     let base = state.config.base_url.clone();
-    let actor = p.actor();
-    let outcome = save(
-        &state,
-        move |tx| {
-            let done = meeting_run::consider(tx, &actor, id, item, &affected, today())?;
-            for (agency, _) in &done.recommended_to {
-                recommendation_sent(tx, &base, id, item, *agency)?;
-            }
-            Ok(())
-        },
-        move |c| Ok(meetings::get(c, id)?.map(|m| (m.version, Vec::new()))),
-    )
+    let outcome = save_on_meeting(&state, &p, id, move |tx, actor| {
+        let done = meeting_run::consider(tx, actor, id, item, &affected, today())?;
+        for (agency, _) in &done.recommended_to {
+            recommendation_sent(tx, &base, id, item, *agency)?;
+        }
+        Ok(())
+    })
     .await?;
     refused_on_minutes(&state, &p, id, outcome, &field, form).await
 }
@@ -986,10 +988,7 @@ async fn action_add(
         return minutes_response(&state, &p, id, Some(form), e).await;
     }
     let base = state.config.base_url.clone();
-    let actor = p.actor();
-    let outcome = save(
-        &state,
-        move |tx| {
+    let outcome = save_on_meeting(&state, &p, id, move |tx, actor| {
             let m = meetings::get(tx, id)?.ok_or(ChangeError::NotFound)?;
             if m.status() == MeetingStatus::Scheduled || m.status() == MeetingStatus::Cancelled {
                 return Err(ChangeError::Invalid(
@@ -1017,7 +1016,7 @@ async fn action_add(
             };
             let aid = actions::create(
                 tx,
-                &actor,
+                actor,
                 &NewAction {
                     title: title.clone(),
                     owner_id: owner,
@@ -1044,9 +1043,7 @@ async fn action_add(
                     base.trim_end_matches('/')
                 ),
             )
-        },
-        move |c| Ok(meetings::get(c, id)?.map(|m| (m.version, Vec::new()))),
-    )
+        })
     .await?;
     match outcome {
         Outcome::Saved(()) => {
