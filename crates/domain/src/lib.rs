@@ -2,6 +2,7 @@
 //! Joint Panel's rules, free of I/O: the words of the panel's world as types
 //! that can only hold valid values (parse, don't validate).
 
+pub mod apportion;
 pub mod calendar;
 pub mod costs;
 pub mod email;
