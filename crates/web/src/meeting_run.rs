@@ -1411,7 +1411,7 @@ async fn minutes_pdf(
     .await
     .map_err(|e| AppError::Internal(e.to_string()))?
     .map_err(|e| AppError::Internal(format!("the minutes PDF: {e}")))?;
-    Ok(crate::pack::file_response(
+    Ok(crate::files::download(
         pdf,
         &format!("minutes-{}-OFFICIAL-SENSITIVE.pdf", m.date),
         "application/pdf",

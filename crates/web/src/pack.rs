@@ -15,8 +15,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::NaiveDate;
 use jp_documents::{Block, Part, Stamp};
 use jp_domain::Role;
@@ -155,22 +154,6 @@ async fn papers_page(
     }))
 }
 
-pub fn file_response(bytes: Vec<u8>, name: &str, content_type: &str) -> Response {
-    let mut res = bytes.into_response();
-    let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(content_type) {
-        h.insert(header::CONTENT_TYPE, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{}\"",
-        name.replace(['"', '\\', '\r', '\n'], "")
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
-}
-
 /// Checks the person may open the papers now; the ready pack.
 async fn ready_copy(state: &AppState, p: &Principal, id: i64) -> Result<(Meeting, Pack), AppError> {
     let user = p.user.clone();
@@ -229,7 +212,7 @@ async fn download(
             Ok(())
         })
         .await?;
-    Ok(file_response(
+    Ok(crate::files::download(
         copy,
         &format!("papers-{}-OFFICIAL-SENSITIVE.pdf", m.date),
         "application/pdf",
@@ -267,7 +250,7 @@ async fn attachment(
         .await?;
     let blobs = Blobs::new(state.config.data_dir.join("attachments"));
     let bytes = state.config.files.read(&blobs, &a.sha256).await?;
-    Ok(file_response(bytes, &a.file_name, &a.content_type))
+    Ok(crate::files::download(bytes, &a.file_name, &a.content_type))
 }
 
 // ------------------------------------------------------------------ building

@@ -11,9 +11,8 @@ use crate::routes::Routes;
 use crate::state::AppState;
 use askama::Template;
 use axum::Extension;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jp_store::ChangeError;
 use jp_store::attachments::{self, Blobs, Refusal, human_size, sanitise_name};
@@ -259,36 +258,5 @@ async fn download(
         .await?;
     let blobs = Blobs::new(state.config.data_dir.join("attachments"));
     let bytes = state.config.files.read(&blobs, &a.sha256).await?;
-    let mut res = Body::from(bytes).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&a.content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    let ascii: String = a
-        .file_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                if c == '"' { '_' } else { c }
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let disposition = format!(
-        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
-        crate::forms::url_encode(&a.file_name)
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    Ok(crate::files::download(bytes, &a.file_name, &a.content_type))
 }
