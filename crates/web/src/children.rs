@@ -208,12 +208,7 @@ fn fields(form: Option<&Form>, c: Option<&Child>) -> Vec<Field> {
         }
     };
     let dob = match form {
-        Some(f) => format!(
-            "{}-{}-{}",
-            f.get("date_of_birth-year"),
-            f.get("date_of_birth-month"),
-            f.get("date_of_birth-day")
-        ),
+        Some(f) => f.date_typed("date_of_birth"),
         None => c
             .map(|c| c.date_of_birth.format("%Y-%-m-%-d").to_string())
             .unwrap_or_default(),

@@ -44,6 +44,25 @@ impl Form {
     pub fn all(&self, name: &str) -> &[String] {
         self.fields.get(name).map_or(&[], Vec::as_slice)
     }
+    /// A GOV.UK date input (`KEY-day`, `KEY-month`, `KEY-year`) as a civil date,
+    /// with a message naming `what` when it is missing or not a real date.
+    pub fn date(&self, key: &str, what: &str) -> Result<chrono::NaiveDate, String> {
+        jp_domain::text::civil_date(
+            self.get(&format!("{key}-day")),
+            self.get(&format!("{key}-month")),
+            self.get(&format!("{key}-year")),
+            what,
+        )
+    }
+    /// A date input as typed ("YEAR-MONTH-DAY"), to show it again with an error.
+    pub fn date_typed(&self, key: &str) -> String {
+        format!(
+            "{}-{}-{}",
+            self.get(&format!("{key}-year")),
+            self.get(&format!("{key}-month")),
+            self.get(&format!("{key}-day"))
+        )
+    }
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {

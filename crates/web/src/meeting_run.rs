@@ -664,12 +664,7 @@ async fn minutes_response(
         Field::date(
             "action-due",
             "Due by",
-            &format!(
-                "{}-{}-{}",
-                kept(f, None, "action-due-year", String::new()),
-                kept(f, None, "action-due-month", String::new()),
-                kept(f, None, "action-due-day", String::new())
-            ),
+            &f.map(|f| f.date_typed("action-due")).unwrap_or_default(),
         )
         .hint("For example, 27 3 2027"),
     ]);
@@ -969,15 +964,7 @@ async fn action_add(
     if owner.is_none() {
         e.add("action-owner", "Select who owns the action");
     }
-    let due = e.take(
-        "action-due",
-        jp_domain::text::civil_date(
-            form.get("action-due-day"),
-            form.get("action-due-month"),
-            form.get("action-due-year"),
-            "the due date",
-        ),
-    );
+    let due = e.take("action-due", form.date("action-due", "the due date"));
     if due.is_some_and(|d| d < today()) {
         e.add("action-due", "The due date must be today or later");
     }

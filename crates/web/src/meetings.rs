@@ -343,17 +343,13 @@ async fn panel_options(state: &AppState) -> Result<Vec<(String, String)>, AppErr
 
 fn new_fields(form: Option<&Form>, panels: Vec<(String, String)>) -> Vec<Field> {
     let kept = |k: &str| form.map(|f| f.get(k).to_owned()).unwrap_or_default();
-    let mut fields = vec![
+    let mut fields =
+        vec![
         Field::select("panel_id", "Panel", kept("panel_id"), panels),
         Field::date(
             "meeting_date",
             "Date",
-            &format!(
-                "{}-{}-{}",
-                kept("meeting_date-year"),
-                kept("meeting_date-month"),
-                kept("meeting_date-day")
-            ),
+            &form.map(|f| f.date_typed("meeting_date")).unwrap_or_default(),
         )
         .hint(
             "For example, 14 4 2027. Ad-hoc meetings are for urgent cases between the monthly ones",
@@ -394,12 +390,7 @@ async fn create(
     }
     let day = e.take(
         "meeting_date",
-        jp_domain::text::civil_date(
-            form.get("meeting_date-day"),
-            form.get("meeting_date-month"),
-            form.get("meeting_date-year"),
-            "the meeting's date",
-        ),
+        form.date("meeting_date", "the meeting's date"),
     );
     if day.is_some_and(|d| d < today()) {
         e.add("meeting_date", "The meeting's date must be today or later");

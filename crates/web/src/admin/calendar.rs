@@ -315,10 +315,7 @@ async fn add_closure(
         form.get("reason").to_owned(),
     );
     let mut errors = Errors::default();
-    let day = errors.take(
-        "closure",
-        jp_domain::text::civil_date(&kept.0, &kept.1, &kept.2, "the closure day"),
-    );
+    let day = errors.take("closure", form.date("closure", "the closure day"));
     let reason = errors.take(
         "reason",
         jp_domain::text::required(&kept.3, "why the offices are closed", 200),

@@ -399,15 +399,6 @@ fn parse_date_parts(form: &Form, key: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, d)
 }
 
-fn date_kept(form: &Form, key: &str) -> String {
-    format!(
-        "{}-{}-{}",
-        form.get(&format!("{key}-year")),
-        form.get(&format!("{key}-month")),
-        form.get(&format!("{key}-day"))
-    )
-}
-
 /// Reads a cost line; errors are keyed by field.
 pub fn parse_line(form: &Form) -> Result<CostLine, Errors> {
     let mut e = Errors::default();
@@ -466,8 +457,8 @@ async fn add_line(
         unit_cost: form.get("unit_cost").to_owned(),
         unit: form.get("unit").to_owned(),
         quantity: form.get("quantity").to_owned(),
-        start: date_kept(&form, "start"),
-        end: date_kept(&form, "end"),
+        start: form.date_typed("start"),
+        end: form.date_typed("end"),
         ..OptionForm::default()
     };
     let Some(option_id) = crate::admin::chosen_id(form.get("option_id")) else {
