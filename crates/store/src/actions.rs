@@ -343,20 +343,18 @@ pub fn speaks_for(conn: &mut Conn, user_id: i64, panel_id: i64, agency_id: i64) 
         }))
 }
 
-/// Awaiting recommendations the user may answer for.
+/// Awaiting recommendations the user may answer for: those to an agency the
+/// user sits for, or deputises for, on the meeting's panel (one query: this
+/// runs on every home page).
 pub fn awaiting_for(conn: &mut Conn, user_id: i64) -> DbResult<Vec<Recommendation>> {
-    let all = recs(
+    recs(
         conn,
-        "WHERE r.status = 'awaiting' ORDER BY r.due_date, r.id",
-        &[],
-    )?;
-    let mut out = Vec::new();
-    for r in all {
-        if speaks_for(conn, user_id, r.panel_id, r.agency_id)? {
-            out.push(r);
-        }
-    }
-    Ok(out)
+        "WHERE r.status = 'awaiting' AND EXISTS (
+             SELECT 1 FROM panel_members pm LEFT JOIN member_deputies d ON d.member_id = pm.id
+             WHERE pm.panel_id = m.panel_id AND pm.agency_id = r.agency_id AND (pm.user_id = $1 OR d.user_id = $1))
+         ORDER BY r.due_date, r.id",
+        &params![user_id],
+    )
 }
 
 /// What the agency answers.

@@ -116,15 +116,21 @@ fn open_agenda(tx: &mut Tx<'_>, meeting_id: i64) -> Result<Meeting, ChangeError>
     Ok(m)
 }
 
-fn item(tx: &mut Tx<'_>, meeting_id: i64, item_id: i64) -> Result<Item, ChangeError> {
-    tx.query_opt(
-        &format!("SELECT {COLUMNS} FROM agenda_items WHERE id = $1 AND meeting_id = $2"),
-        &params![item_id, meeting_id],
-    )?
-    .as_ref()
-    .map(from_row)
-    .transpose()?
-    .ok_or(ChangeError::NotFound)
+/// One item of the meeting's agenda, with its referral.
+pub fn item(tx: &mut Tx<'_>, meeting_id: i64, item_id: i64) -> Result<Item, ChangeError> {
+    let mut it = tx
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM agenda_items WHERE id = $1 AND meeting_id = $2"),
+            &params![item_id, meeting_id],
+        )?
+        .as_ref()
+        .map(from_row)
+        .transpose()?
+        .ok_or(ChangeError::NotFound)?;
+    if let Some(rid) = it.referral_id {
+        it.referral = referrals::get(tx, rid)?;
+    }
+    Ok(it)
 }
 
 /// Moves an item one place up or down. Audited.

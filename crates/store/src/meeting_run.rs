@@ -7,7 +7,7 @@
 
 use crate::accounts::User;
 use crate::actions::{self, NewAction};
-use crate::agenda::{self, Item};
+use crate::agenda;
 use crate::db::{self, Conn, DbResult, Tx};
 use crate::meetings::{self, Meeting};
 use crate::reference::panels::{self, Panel};
@@ -234,13 +234,6 @@ pub fn record_attendance(
     Ok(())
 }
 
-fn item_for_update(tx: &mut Tx<'_>, meeting_id: i64, item_id: i64) -> Result<Item, ChangeError> {
-    agenda::items(tx, meeting_id)?
-        .into_iter()
-        .find(|i| i.id == item_id)
-        .ok_or(ChangeError::NotFound)
-}
-
 /// Whether the referrer attended their item (seed 000 §3.10).
 pub fn set_referrer_attended(
     tx: &mut Tx<'_>,
@@ -251,7 +244,7 @@ pub fn set_referrer_attended(
 ) -> Result<(), ChangeError> {
     let m = meeting_for_update(tx, meeting_id)?;
     record_open(tx, &m, "the referrer's attendance")?;
-    item_for_update(tx, meeting_id, item_id)?;
+    agenda::item(tx, meeting_id, item_id)?;
     let value = if attended { "yes" } else { "no" };
     tx.execute(
         "UPDATE agenda_items SET referrer_attended = $1 WHERE id = $2",
@@ -295,7 +288,7 @@ pub fn set_lead(
             "The meeting is closed: the lead member can no longer be changed".into(),
         ));
     }
-    item_for_update(tx, meeting_id, item_id)?;
+    agenda::item(tx, meeting_id, item_id)?;
     if let Some(u) = user_id {
         let members = crate::reference::members::of_panel(tx, m.panel_id)?;
         if !members.iter().any(|x| x.user_id == u) {
@@ -367,7 +360,7 @@ pub fn declare_conflict(
 ) -> Result<(), ChangeError> {
     let m = meeting_for_update(tx, meeting_id)?;
     record_open(tx, &m, "conflicts of interest")?;
-    let it = item_for_update(tx, meeting_id, item_id)?;
+    let it = agenda::item(tx, meeting_id, item_id)?;
     if it.considered_at.is_some() {
         return Err(ChangeError::Invalid(
             "This item has been considered: a conflict must be declared before it is discussed"
@@ -421,7 +414,7 @@ pub fn save_minute(
         ));
     }
     record_open(tx, &m, "the minutes")?;
-    let it = item_for_update(tx, meeting_id, item_id)?;
+    let it = agenda::item(tx, meeting_id, item_id)?;
     let text =
         jp_domain::text::required(text, "the minute", MINUTE_MAX).map_err(ChangeError::Invalid)?;
     tx.execute(
@@ -442,8 +435,17 @@ pub fn save_minute(
 /// What marking an item considered created.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Considered {
-    /// Agencies (id, name) sent a recommendation because nobody spoke for them.
-    pub recommended_to: Vec<(i64, String)>,
+    /// The recommendations made to agencies nobody spoke for.
+    pub recommended: Vec<Recommended>,
+}
+
+/// A recommendation made when an item was considered, and who must answer it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recommended {
+    pub recommendation_id: i64,
+    pub agency_id: i64,
+    /// The agency's members, each given an action to answer it.
+    pub owners: Vec<i64>,
 }
 
 /// The panel has considered the item: its minute is written, attendance is
@@ -465,7 +467,7 @@ pub fn consider(
             m.status().label()
         )));
     }
-    let it = item_for_update(tx, meeting_id, item_id)?;
+    let it = agenda::item(tx, meeting_id, item_id)?;
     if it.considered_at.is_some() {
         return Err(ChangeError::Invalid(
             "This item has already been considered".into(),
@@ -540,8 +542,11 @@ pub fn consider(
                 },
             )?;
         }
-        out.recommended_to
-            .push((a.seat.agency_id, a.seat.agency_name.clone()));
+        out.recommended.push(Recommended {
+            recommendation_id: rec_id,
+            agency_id: a.seat.agency_id,
+            owners: a.seat.members.iter().map(|(id, _)| *id).collect(),
+        });
     }
     tx.execute(
         "UPDATE agenda_items SET considered_by = $1, considered_at = $2 WHERE id = $3",
@@ -562,7 +567,7 @@ pub fn consider(
             "item": item_id,
             "referral_id": it.referral_id,
             "affected": affected,
-            "recommended_to": out.recommended_to.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            "recommended_to": out.recommended.iter().map(|r| r.agency_id).collect::<Vec<_>>(),
         }),
     )?;
     Ok(out)

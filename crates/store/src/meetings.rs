@@ -116,6 +116,17 @@ pub fn ensure_scheduled(
     Ok(added.len())
 }
 
+/// Every meeting in `status`, soonest first.
+pub fn with_status(conn: &mut Conn, status: MeetingStatus) -> DbResult<Vec<Meeting>> {
+    conn.query(
+        &format!("SELECT {COLUMNS} FROM meetings WHERE status = $1 ORDER BY meeting_date, id"),
+        &params![status.slug()],
+    )?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
 /// Meetings from `from` on (all panels, or one), soonest first; at most `limit`.
 pub fn list(
     conn: &mut Conn,

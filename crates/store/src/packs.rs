@@ -190,24 +190,3 @@ pub fn copy_of(conn: &mut Conn, pack_id: i64, user_id: i64) -> DbResult<Option<b
     .map(|r| r.get(0))
     .transpose()
 }
-
-/// Packs queued before their meeting's circulation deadline came round are
-/// built at once; this lists the agenda-approved meetings whose deadline has
-/// come (`due` decides it per meeting), for the background circulation.
-pub fn meetings_to_circulate(conn: &mut Conn) -> DbResult<Vec<crate::meetings::Meeting>> {
-    let ids: Vec<i64> = conn
-        .query(
-            "SELECT id FROM meetings WHERE status = 'agenda-approved' ORDER BY meeting_date, id",
-            &[],
-        )?
-        .iter()
-        .map(|r| r.get(0))
-        .collect::<DbResult<_>>()?;
-    let mut out = Vec::new();
-    for id in ids {
-        if let Some(m) = crate::meetings::get(conn, id)? {
-            out.push(m);
-        }
-    }
-    Ok(out)
-}

@@ -23,7 +23,7 @@ pub fn submission_deadline(conn: &mut Conn, panel: &Panel, date: NaiveDate) -> D
 
 /// All §2 deadlines of a meeting of `panel` on `date`.
 pub fn deadlines(conn: &mut Conn, panel: &Panel, date: NaiveDate) -> DbResult<Deadlines> {
-    Calendars::default().deadlines(conn, panel, date)
+    jp_store::meeting_run::deadlines(conn, panel, date)
 }
 
 /// The calendars of the regions met so far, each read from the database once,

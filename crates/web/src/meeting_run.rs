@@ -53,7 +53,7 @@ fn today() -> NaiveDate {
 
 /// Whether the person may read a meeting's record (attendance, minutes): the
 /// panel administrators, and the panel's members and named deputies.
-fn may_read(c: &mut Conn, user: &User, panel_id: i64) -> Result<bool, AppError> {
+pub(crate) fn may_read(c: &mut Conn, user: &User, panel_id: i64) -> Result<bool, AppError> {
     Ok(user.has(Role::Administrator)
         || meeting_run::invitees(c, panel_id)?
             .iter()
@@ -828,8 +828,8 @@ async fn consider(
     let base = state.config.base_url.clone();
     let outcome = save_on_meeting(&state, &p, id, move |tx, actor| {
         let done = meeting_run::consider(tx, actor, id, item, &affected, today())?;
-        for (agency, _) in &done.recommended_to {
-            recommendation_sent(tx, &base, id, item, *agency)?;
+        for sent in &done.recommended {
+            recommendation_sent(tx, &base, sent)?;
         }
         Ok(())
     })
@@ -841,25 +841,12 @@ async fn consider(
 fn recommendation_sent(
     tx: &mut Tx<'_>,
     base: &str,
-    meeting_id: i64,
-    item_id: i64,
-    agency_id: i64,
+    sent: &meeting_run::Recommended,
 ) -> Result<(), ChangeError> {
-    let recs = actions::recommendations_of_meeting(tx, meeting_id)?;
-    let Some(r) = recs
-        .iter()
-        .find(|r| r.item_id == item_id && r.agency_id == agency_id)
-    else {
-        return Ok(());
-    };
-    let owners: Vec<i64> = actions::of_meeting(tx, meeting_id)?
-        .iter()
-        .filter(|a| a.recommendation_id == Some(r.id))
-        .map(|a| a.owner_id)
-        .collect();
+    let r = actions::recommendation(tx, sent.recommendation_id)?.ok_or(ChangeError::NotFound)?;
     let mut to = Vec::new();
-    for o in owners {
-        if let Some(u) = jp_store::accounts::get(tx, o)?.filter(|u| u.active) {
+    for o in &sent.owners {
+        if let Some(u) = jp_store::accounts::get(tx, *o)?.filter(|u| u.active) {
             to.push(u);
         }
     }

@@ -64,10 +64,7 @@ fn load(
 ) -> Result<(Meeting, Panel, Option<Pack>, Access), AppError> {
     let m = meetings::get(c, id)?.ok_or(AppError::NotFound)?;
     let panel = panels::get(c, m.panel_id)?.ok_or(AppError::NotFound)?;
-    let invited = meeting_run::invitees(c, m.panel_id)?
-        .iter()
-        .any(|(u, _)| *u == user.id);
-    if !invited && !user.has(Role::Administrator) {
+    if !crate::meeting_run::may_read(c, user, m.panel_id)? {
         return Err(AppError::Denied(
             "The papers go to the panel's members and deputies only".into(),
         ));
@@ -388,27 +385,18 @@ fn referral_blocks(n: usize, l: &Loaded) -> Vec<Block> {
 /// Builds one queued pack, if there is one. Returns whether one was built.
 pub async fn build_next(state: &AppState) -> Result<bool, String> {
     let worker = format!("pack-{}", std::process::id());
-    let st = state.store.clone();
-    let w = worker.clone();
-    let claimed = tokio::task::spawn_blocking(move || {
-        let mut c = st.conn().map_err(|e| e.to_string())?;
-        packs::claim(&mut c, &w, chrono::Duration::minutes(10)).map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| e.to_string())??;
+    let claimed = state
+        .db(move |c| Ok(packs::claim(c, &worker, chrono::Duration::minutes(10))?))
+        .await
+        .map_err(|e| e.to_string())?;
     let Some(pack) = claimed else {
         return Ok(false);
     };
     match build(state, &pack).await {
         Ok(()) => Ok(true),
         Err(e) => {
-            let st = state.store.clone();
             let msg = e.clone();
-            let _ = tokio::task::spawn_blocking(move || {
-                let mut c = st.conn().map_err(|e| e.to_string())?;
-                packs::fail(&mut c, pack.id, &msg).map_err(|e| e.to_string())
-            })
-            .await;
+            let _ = state.db(move |c| Ok(packs::fail(c, pack.id, &msg)?)).await;
             Err(e)
         }
     }
@@ -530,11 +518,17 @@ async fn build(state: &AppState, pack: &Pack) -> Result<(), String> {
 pub fn circulate_due(state: &AppState, today: NaiveDate) -> Result<usize, String> {
     let mut c = state.store.conn().map_err(|e| e.to_string())?;
     let mut n = 0;
-    for m in packs::meetings_to_circulate(&mut c).map_err(|e| e.to_string())? {
-        let panel = panels::get(&mut c, m.panel_id)
-            .map_err(|e| e.to_string())?
+    let all_panels = panels::list(&mut c).map_err(|e| e.to_string())?;
+    let mut calendars = crate::booking::Calendars::default();
+    for m in
+        meetings::with_status(&mut c, MeetingStatus::AgendaApproved).map_err(|e| e.to_string())?
+    {
+        let panel = all_panels
+            .iter()
+            .find(|p| p.id == m.panel_id)
             .ok_or("a meeting without its panel")?;
-        let due = meeting_run::deadlines(&mut c, &panel, m.date)
+        let due = calendars
+            .deadlines(&mut c, panel, m.date)
             .map_err(|e| e.to_string())?
             .papers_due;
         if today < due {
