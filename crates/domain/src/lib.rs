@@ -5,6 +5,7 @@
 pub mod apportion;
 pub mod calendar;
 pub mod costs;
+pub mod decision;
 pub mod email;
 pub mod ical;
 pub mod identifiers;

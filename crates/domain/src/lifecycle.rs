@@ -86,6 +86,18 @@ impl Status {
         Status::ALL.into_iter().find(|x| x.slug() == s)
     }
 
+    /// The panel has considered the referral (it may have decisions).
+    pub fn considered_or_later(self) -> bool {
+        matches!(
+            self,
+            Status::Considered
+                | Status::Decided
+                | Status::AgreementActive
+                | Status::UnderReview
+                | Status::Closed
+        )
+    }
+
     /// The referrer can still change the form's content.
     pub fn editable(self) -> bool {
         matches!(self, Status::Draft | Status::Returned)
@@ -102,6 +114,7 @@ pub enum Action {
     Book,
     Move,
     Consider,
+    Defer,
     Decide,
     ActivateAgreement,
     StartReview,
@@ -112,7 +125,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::SendForApproval,
         Action::Approve,
         Action::Return,
@@ -120,6 +133,7 @@ impl Action {
         Action::Book,
         Action::Move,
         Action::Consider,
+        Action::Defer,
         Action::Decide,
         Action::ActivateAgreement,
         Action::StartReview,
@@ -138,6 +152,7 @@ impl Action {
             Action::Book => "book",
             Action::Move => "move",
             Action::Consider => "consider",
+            Action::Defer => "defer",
             Action::Decide => "decide",
             Action::ActivateAgreement => "activate-agreement",
             Action::StartReview => "start-review",
@@ -166,6 +181,7 @@ fn verb(a: Action) -> &'static str {
         Action::Book => "booked on a meeting",
         Action::Move => "moved to another meeting",
         Action::Consider => "marked as considered",
+        Action::Defer => "deferred to a later meeting",
         Action::Decide => "decided",
         Action::ActivateAgreement => "given an active agreement",
         Action::StartReview => "put under review",
@@ -189,6 +205,8 @@ pub fn next(from: Status, action: Action) -> Result<Status, IllegalTransition> {
         (S::Booked, A::Move) => S::Booked,
         (S::Booked, A::Consider) => S::Considered,
         (S::Considered, A::Decide) => S::Decided,
+        // Deferred for more information: back on a later meeting's agenda.
+        (S::Considered, A::Defer) => S::Booked,
         (S::Decided, A::ActivateAgreement) => S::AgreementActive,
         (S::AgreementActive, A::StartReview) => S::UnderReview,
         (S::UnderReview, A::ReviewCompleted) => S::AgreementActive,
@@ -259,6 +277,7 @@ mod tests {
             ("booked", "consider", "considered"),
             ("booked", "withdraw", "closed"),
             ("considered", "decide", "decided"),
+            ("considered", "defer", "booked"),
             ("considered", "withdraw", "closed"),
             ("considered", "decline", "closed"),
             ("decided", "activate-agreement", "agreement-active"),
@@ -273,7 +292,7 @@ mod tests {
         for e in expected {
             assert!(legal.contains(&e), "missing {e:?}");
         }
-        assert_eq!(Status::ALL.len() * Action::ALL.len(), 154);
+        assert_eq!(Status::ALL.len() * Action::ALL.len(), 165);
     }
 
     #[test]

@@ -451,6 +451,10 @@ pub fn respond(
         Some(id.to_string()),
         serde_json::json!({"agency_id": r.agency_id, "referral_id": r.referral_id, "on_time": today <= r.due_date}),
     )?;
+    // The last acceptance may release the referral's pending agreement.
+    if accept && let Some(rid) = r.referral_id {
+        crate::decisions::try_activate(tx, actor, rid)?;
+    }
     recommendation(tx, id)?.ok_or(ChangeError::NotFound)
 }
 

@@ -7,11 +7,13 @@
 pub mod accounts;
 pub mod actions;
 pub mod agenda;
+pub mod agreements;
 pub mod attachments;
 pub mod audit;
 pub mod calendar;
 pub mod children;
 pub mod db;
+pub mod decisions;
 pub mod demo;
 pub mod demo_casework;
 pub mod feeds;

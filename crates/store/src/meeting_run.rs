@@ -502,52 +502,9 @@ pub fn consider(
             ));
         }
     }
-    let panel = panels::get(tx, m.panel_id)?.ok_or(ChangeError::NotFound)?;
-    // The agency has the panel's working days from the meeting, or from today
-    // when the item is recorded after the meeting's day.
-    let cal = crate::calendar::for_region(tx, panel.rules.region)?;
-    let due = cal.after(m.date.max(today), panel.rules.absent_agency_response_days);
-    let mut out = Considered::default();
-    for a in present.iter().filter(|p| {
-        affected.contains(&p.seat.agency_id) && !p.presence.is_some_and(Presence::represented)
-    }) {
-        let rec_id: i64 = tx
-            .query_one(
-                "INSERT INTO recommendations (item_id, meeting_id, referral_id, agency_id, due_date, status, created_at)
-                 VALUES ($1, $2, $3, $4, $5, 'awaiting', $6) RETURNING id",
-                &params![item_id, meeting_id, it.referral_id, a.seat.agency_id, due, db::now()],
-            )?
-            .get(0)?;
-        let who = it
-            .referral
-            .as_ref()
-            .map(|r| format!("referral {} ({})", r.id, r.child_local_id))
-            .unwrap_or_else(|| "an item".into());
-        for (owner, _) in &a.seat.members {
-            actions::create(
-                tx,
-                actor,
-                &NewAction {
-                    title: format!(
-                        "Accept or reject the panel's recommendation on {who} for {}",
-                        a.seat.agency_name
-                    ),
-                    owner_id: *owner,
-                    due,
-                    source: actions::Source::Recommendation,
-                    meeting_id: Some(meeting_id),
-                    item_id: Some(item_id),
-                    referral_id: it.referral_id,
-                    recommendation_id: Some(rec_id),
-                },
-            )?;
-        }
-        out.recommended.push(Recommended {
-            recommendation_id: rec_id,
-            agency_id: a.seat.agency_id,
-            owners: a.seat.members.iter().map(|(id, _)| *id).collect(),
-        });
-    }
+    let out = Considered {
+        recommended: recommend_to_absent(tx, actor, &m, &it, &present, affected, today)?,
+    };
     tx.execute(
         "UPDATE agenda_items SET considered_by = $1, considered_at = $2 WHERE id = $3",
         &params![actor.user_id, db::now(), item_id],
@@ -706,4 +663,74 @@ pub fn approve_minutes(
         serde_json::json!({"due": due, "issued_on": today, "on_time": a.on_time()}),
     )?;
     Ok(a)
+}
+
+/// Makes a recommendation to each of the `affected` agencies that nobody
+/// represented at the meeting and that has none for this item yet, with an
+/// action for each of its members, due by the panel's response deadline
+/// (working days from the meeting, or from today when recorded later).
+pub fn recommend_to_absent(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    m: &Meeting,
+    it: &agenda::Item,
+    present: &[Attendance],
+    affected: &[i64],
+    today: NaiveDate,
+) -> Result<Vec<Recommended>, ChangeError> {
+    let panel = panels::get(tx, m.panel_id)?.ok_or(ChangeError::NotFound)?;
+    let cal = crate::calendar::for_region(tx, panel.rules.region)?;
+    let due = cal.after(m.date.max(today), panel.rules.absent_agency_response_days);
+    let (meeting_id, item_id) = (m.id, it.id);
+    let mut out = Vec::new();
+    for a in present.iter().filter(|p| {
+        affected.contains(&p.seat.agency_id) && !p.presence.is_some_and(Presence::represented)
+    }) {
+        let exists = tx
+            .query_opt(
+                "SELECT id FROM recommendations WHERE item_id = $1 AND agency_id = $2",
+                &params![item_id, a.seat.agency_id],
+            )?
+            .is_some();
+        if exists {
+            continue;
+        }
+        let rec_id: i64 = tx
+            .query_one(
+                "INSERT INTO recommendations (item_id, meeting_id, referral_id, agency_id, due_date, status, created_at)
+                 VALUES ($1, $2, $3, $4, $5, 'awaiting', $6) RETURNING id",
+                &params![item_id, meeting_id, it.referral_id, a.seat.agency_id, due, db::now()],
+            )?
+            .get(0)?;
+        let who = it
+            .referral
+            .as_ref()
+            .map(|r| format!("referral {} ({})", r.id, r.child_local_id))
+            .unwrap_or_else(|| "an item".into());
+        for (owner, _) in &a.seat.members {
+            actions::create(
+                tx,
+                actor,
+                &NewAction {
+                    title: format!(
+                        "Accept or reject the panel's recommendation on {who} for {}",
+                        a.seat.agency_name
+                    ),
+                    owner_id: *owner,
+                    due,
+                    source: actions::Source::Recommendation,
+                    meeting_id: Some(meeting_id),
+                    item_id: Some(item_id),
+                    referral_id: it.referral_id,
+                    recommendation_id: Some(rec_id),
+                },
+            )?;
+        }
+        out.push(Recommended {
+            recommendation_id: rec_id,
+            agency_id: a.seat.agency_id,
+            owners: a.seat.members.iter().map(|(id, _)| *id).collect(),
+        });
+    }
+    Ok(out)
 }

@@ -67,6 +67,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_packs.sql"),
         postgres: include_str!("../migrations/postgres/0011_packs.sql"),
     },
+    Migration {
+        version: 12,
+        name: "decisions and agreements",
+        sqlite: include_str!("../migrations/sqlite/0012_decisions.sql"),
+        postgres: include_str!("../migrations/postgres/0012_decisions.sql"),
+    },
 ];
 
 const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"

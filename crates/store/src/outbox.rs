@@ -30,6 +30,8 @@ pub struct NewMail {
     pub body: String,
     pub entity: Option<String>,
     pub entity_id: Option<String>,
+    /// A file sent with the message (a decision letter), from `mail_attachments`.
+    pub attachment_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -49,9 +51,10 @@ pub struct Mail {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    pub attachment_id: Option<i64>,
 }
 
-const COLUMNS: &str = "id, kind, to_address, to_name, subject, body, entity, entity_id, status, attempts, next_attempt_at, last_error, created_at, sent_at";
+const COLUMNS: &str = "id, kind, to_address, to_name, subject, body, entity, entity_id, status, attempts, next_attempt_at, last_error, created_at, sent_at, attachment_id";
 
 fn from_row(r: &Row) -> DbResult<Mail> {
     Ok(Mail {
@@ -69,6 +72,7 @@ fn from_row(r: &Row) -> DbResult<Mail> {
         last_error: r.get(11)?,
         created_at: r.get(12)?,
         sent_at: r.get(13)?,
+        attachment_id: r.get(14)?,
     })
 }
 
@@ -76,8 +80,8 @@ fn from_row(r: &Row) -> DbResult<Mail> {
 pub fn enqueue(tx: &mut Tx<'_>, m: &NewMail) -> DbResult<i64> {
     let now = db::now();
     tx.query_one(
-        "INSERT INTO outbox (kind, to_address, to_name, subject, body, entity, entity_id, status, attempts, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8) RETURNING id",
+        "INSERT INTO outbox (kind, to_address, to_name, subject, body, entity, entity_id, status, attempts, next_attempt_at, created_at, attachment_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $9) RETURNING id",
         &params![
             &m.kind,
             &m.to_address,
@@ -86,7 +90,8 @@ pub fn enqueue(tx: &mut Tx<'_>, m: &NewMail) -> DbResult<i64> {
             &m.body,
             m.entity.clone(),
             m.entity_id.clone(),
-            now
+            now,
+            m.attachment_id
         ],
     )?
     .get(0)
@@ -271,4 +276,23 @@ mod tests {
         assert_eq!(backoff(7), Duration::minutes(60));
         assert_eq!(backoff(30), Duration::minutes(60));
     }
+}
+
+/// A file kept to go with e-mails (a decision letter): (name, content type, bytes).
+pub fn add_attachment(tx: &mut Tx<'_>, name: &str, content_type: &str, content: Vec<u8>) -> DbResult<i64> {
+    tx.query_one(
+        "INSERT INTO mail_attachments (name, content_type, content, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        &params![name, content_type, content, db::now()],
+    )?
+    .get(0)
+}
+
+/// A kept file: (name, content type, bytes).
+pub fn attachment(conn: &mut Conn, id: i64) -> DbResult<Option<(String, String, Vec<u8>)>> {
+    conn.query_opt(
+        "SELECT name, content_type, content FROM mail_attachments WHERE id = $1",
+        &params![id],
+    )?
+    .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    .transpose()
 }

@@ -1123,3 +1123,64 @@ pub fn on_meeting(conn: &mut Conn, meeting_id: i64) -> DbResult<Vec<Referral>> {
     .map(from_row)
     .collect()
 }
+
+/// Moves the referral by `action` as part of another change (a decision's
+/// sign-off, an agreement's activation) that has already checked its own
+/// version: the referral is locked and moved from whatever status it has now,
+/// if the lifecycle allows. `extra_sql` sets more columns from `$4` on.
+pub(crate) fn advance(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    id: i64,
+    action: Action,
+    extra_sql: &str,
+    extra: &[db::Value],
+    details: serde_json::Value,
+) -> Result<Referral, ChangeError> {
+    let current = get(tx, id)?.ok_or(ChangeError::NotFound)?;
+    let (r, to) = begin_move(tx, id, current.version, action)?;
+    set_status(tx, id, to, extra_sql, extra)?;
+    record_move(tx, actor, &r, to, action, details)?;
+    get(tx, id)?.ok_or(ChangeError::NotFound)
+}
+
+/// Closes a decided referral with one of the seed's reasons (the family has
+/// accessed a suitable programme, or no longer needs the panel), ending its
+/// agreement on `on`: the committed cost stops there.
+pub fn close(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    id: i64,
+    version: i64,
+    reason: &str,
+    on: NaiveDate,
+) -> Result<Referral, ChangeError> {
+    let Some((_, label)) = lifecycle::CLOSURE_REASONS
+        .iter()
+        .find(|(k, _)| *k == reason && matches!(*k, "suitable-programme" | "no-longer-in-need"))
+    else {
+        return Err(ChangeError::Invalid(
+            "Select why the referral is being closed".into(),
+        ));
+    };
+    let (r, to) = begin_move(tx, id, version, Action::Close)?;
+    if let Some(a) = crate::agreements::of_referral(tx, id)? {
+        crate::agreements::end(tx, actor, a.id, on, &format!("Closed: {label}"))?;
+    }
+    set_status(
+        tx,
+        id,
+        to,
+        ", closure_reason = $4, closed_on = $5",
+        &params![reason, on],
+    )?;
+    record_move(
+        tx,
+        actor,
+        &r,
+        to,
+        Action::Close,
+        serde_json::json!({"reason": reason, "on": on}),
+    )?;
+    get(tx, id)?.ok_or(ChangeError::NotFound)
+}

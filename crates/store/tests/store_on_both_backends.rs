@@ -360,13 +360,14 @@ on_both_backends! {
                 body: "Body".into(),
                 entity: None,
                 entity_id: None,
+                attachment_id: None,
             }).unwrap();
         }
         tx.commit().unwrap();
         // A queued message in a rolled-back change is never seen.
         {
             let mut tx = c.begin().unwrap();
-            outbox::enqueue(&mut tx, &NewMail { kind: "test".into(), to_address: "ghost@example.org".into(), to_name: "Ghost".into(), subject: "x".into(), body: "x".into(), entity: None, entity_id: None }).unwrap();
+            outbox::enqueue(&mut tx, &NewMail { kind: "test".into(), to_address: "ghost@example.org".into(), to_name: "Ghost".into(), subject: "x".into(), body: "x".into(), entity: None, entity_id: None, attachment_id: None }).unwrap();
         }
         let claims: Vec<Vec<i64>> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..2)

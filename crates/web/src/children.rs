@@ -395,6 +395,8 @@ struct ShowPage {
     child: Child,
     nhs: String,
     referrals: Vec<Referral>,
+    /// Signed decisions the person may see: (referral id, decision, panel name).
+    decisions: Vec<(i64, jp_store::decisions::Decision, String)>,
     can_refer: bool,
     can_edit: bool,
 }
@@ -406,17 +408,27 @@ async fn show(
 ) -> Result<Response, AppError> {
     let user = p.user.clone();
     let actor = p.actor();
-    let (child, refs) = state
+    let (child, refs, decisions) = state
         .db(move |c| {
             let child = children::get(c, id)?.ok_or(AppError::NotFound)?;
             children::record_view(c, &actor, id, "child record")?;
             let mut visible = Vec::new();
+            let mut decided = Vec::new();
             for r in referrals::of_child(c, id)? {
+                // Decisions are on the child's record for every panel member (SPEC §5).
+                if crate::decisions::rights(c, &user, &r).is_ok() {
+                    for d in jp_store::decisions::of_referral(c, r.id)? {
+                        if d.signed() {
+                            decided.push((r.id, d, r.panel_name.clone()));
+                        }
+                    }
+                }
                 if referrals::sight(c, &user, &r)? == Sight::Full {
                     visible.push(r);
                 }
             }
-            Ok((child, visible))
+            decided.reverse();
+            Ok((child, visible, decided))
         })
         .await?;
     let nhs = child
@@ -434,6 +446,7 @@ async fn show(
         child,
         nhs,
         referrals: refs,
+        decisions,
     }))
 }
 

@@ -10,6 +10,7 @@ pub mod audit_log;
 pub mod auth;
 pub mod booking;
 pub mod children;
+pub mod decisions;
 pub mod error;
 pub mod feeds;
 pub mod files;
@@ -52,6 +53,7 @@ pub fn all_routes() -> routes::Routes {
         .merge(meetings::routes())
         .merge(meeting_run::routes())
         .merge(pack::routes())
+        .merge(decisions::routes())
         .merge(feeds::routes())
         .merge(api::routes())
 }

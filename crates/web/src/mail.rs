@@ -5,7 +5,7 @@
 
 use jp_store::Store;
 use jp_store::outbox::{self, Mail};
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::{Message, SmtpTransport, Transport};
 use std::time::Duration;
 
@@ -38,7 +38,7 @@ impl Mailer {
         })
     }
 
-    fn message(&self, m: &Mail) -> Result<Message, String> {
+    fn message(&self, m: &Mail, file: Option<(String, String, Vec<u8>)>) -> Result<Message, String> {
         let to: Mailbox = format!(
             "{} <{}>",
             m.to_name.replace(['<', '>', '"'], ""),
@@ -47,13 +47,25 @@ impl Mailer {
         .parse()
         .or_else(|_| m.to_address.parse())
         .map_err(|e| format!("the address {} is not valid: {e}", m.to_address))?;
-        Message::builder()
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(&m.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(m.body.clone())
-            .map_err(|e| format!("the message could not be built: {e}"))
+            .subject(&m.subject);
+        let built = match file {
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(m.body.clone()),
+            Some((name, content_type, bytes)) => {
+                let ctype = ContentType::parse(&content_type)
+                    .map_err(|e| format!("the attachment's type is not valid: {e}"))?;
+                builder.multipart(
+                    MultiPart::mixed()
+                        .singlepart(SinglePart::plain(m.body.clone()))
+                        .singlepart(Attachment::new(name).body(bytes, ctype)),
+                )
+            }
+        };
+        built.map_err(|e| format!("the message could not be built: {e}"))
     }
 
     /// Claims what is due and sends it; returns how many were sent. Blocking.
@@ -68,7 +80,18 @@ impl Mailer {
         .map_err(|e| e.to_string())?;
         let mut sent = 0;
         for m in due {
-            let outcome = self.message(&m).map_err(|e| (e, true)).and_then(|msg| {
+            let file = match m.attachment_id {
+                Some(id) => match outbox::attachment(&mut conn, id).map_err(|e| e.to_string())? {
+                    Some(f) => Some(f),
+                    None => {
+                        outbox::mark_failed(&mut conn, m.id, &self.worker, "its attachment is missing", true)
+                            .map_err(|e| e.to_string())?;
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            let outcome = self.message(&m, file).map_err(|e| (e, true)).and_then(|msg| {
                 self.transport
                     .send(&msg)
                     .map(|_| ())

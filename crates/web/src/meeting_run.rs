@@ -838,7 +838,7 @@ async fn consider(
 }
 
 /// The members of an absent agency hear of the recommendation and its deadline.
-fn recommendation_sent(
+pub(crate) fn recommendation_sent(
     tx: &mut Tx<'_>,
     base: &str,
     sent: &meeting_run::Recommended,

@@ -48,6 +48,7 @@ pub fn queue_about(
                 body: format!("Dear {},\n\n{body}\n\n{SIGN_OFF}\n", u.name),
                 entity: Some(entity.to_owned()),
                 entity_id: Some(id.to_string()),
+                attachment_id: None,
             },
         )?;
     }

@@ -80,6 +80,8 @@ const CHAIR: Access = Roles(&[Role::Chair]);
 /// The people of a panel's meetings: administrators, chairs, members and
 /// deputies (who hold the member role); handlers check the panel itself.
 const PANEL_PEOPLE: Access = Roles(&[Role::Administrator, Role::Chair, Role::Member]);
+/// Who records a panel's decisions: business support and the chair (seed 002 §8).
+const DECISION_EDITORS: Access = Roles(&[Role::Administrator, Role::Chair]);
 /// The service's running: bank holiday lists, closure days, the e-mail
 /// outbox. The panel administrator (business support) and the system administrator.
 const SERVICE_ADMINS: Access = Roles(&[Role::Administrator, Role::SystemAdministrator]);
@@ -249,6 +251,33 @@ pub const POLICY: &[Rule] = &[
         "/meetings/{id}/papers/attachments/{attachment}",
         PANEL_PEOPLE,
     ),
+    // Decisions (SPEC §5) and funding agreements (§6); each handler checks the
+    // person's sight of the referral and their part on its panel.
+    rule(Get, "/referrals/{id}/decision", CASEWORK),
+    rule(Post, "/referrals/{id}/decision", DECISION_EDITORS),
+    rule(Post, "/referrals/{id}/decision/sign", CHAIR),
+    rule(Post, "/referrals/{id}/decision/correct", DECISION_EDITORS),
+    rule(Post, "/referrals/{id}/decision/authority", DECISION_EDITORS),
+    rule(Get, "/referrals/{id}/decision/letter.pdf", DECISION_EDITORS),
+    rule(Post, "/referrals/{id}/decision/letter", PANEL_ADMIN),
+    rule(Get, "/decision-letters/{id}", CASEWORK),
+    rule(Get, "/referrals/{id}/close", PANEL_ADMIN),
+    rule(Post, "/referrals/{id}/close", PANEL_ADMIN),
+    rule(Get, "/agreements/{id}", REFERRAL_READERS),
+    rule(Get, "/agreements/{id}/vary", PANEL_ADMIN),
+    rule(Post, "/agreements/{id}/vary", PANEL_ADMIN),
+    rule(Post, "/agreements/{id}/activate", PANEL_ADMIN),
+    rule(Get, "/api/v1/referrals/{id}/decisions", CASEWORK),
+    rule(Post, "/api/v1/referrals/{id}/decisions", DECISION_EDITORS),
+    rule(Put, "/api/v1/decisions/{id}", DECISION_EDITORS),
+    rule(Post, "/api/v1/decisions/{id}/sign", CHAIR),
+    rule(Post, "/api/v1/decisions/{id}/corrections", DECISION_EDITORS),
+    rule(Post, "/api/v1/decisions/{id}/authority", DECISION_EDITORS),
+    rule(Post, "/api/v1/decisions/{id}/letter", PANEL_ADMIN),
+    rule(Get, "/api/v1/agreements/{id}", REFERRAL_READERS),
+    rule(Post, "/api/v1/agreements/{id}/variations", PANEL_ADMIN),
+    rule(Post, "/api/v1/agreements/{id}/activate", PANEL_ADMIN),
+    rule(Post, "/api/v1/referrals/{id}/close", PANEL_ADMIN),
     rule(Get, "/api/v1/audit", AUDITOR),
     rule(Get, "/api/v1/audit/verify", AUDITOR),
 ];
