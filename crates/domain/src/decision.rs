@@ -136,7 +136,12 @@ fn optional_date(
     key: &str,
     what: &str,
 ) -> Result<Option<NaiveDate>, String> {
-    let part = |p: &str| get(&format!("{key}-{p}")).into_iter().next().unwrap_or_default();
+    let part = |p: &str| {
+        get(&format!("{key}-{p}"))
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+    };
     let (d, m, y) = (part("day"), part("month"), part("year"));
     if d.trim().is_empty() && m.trim().is_empty() && y.trim().is_empty() {
         return Ok(None);
@@ -564,7 +569,10 @@ mod tests {
         let m = messages_with(&[("option", "12")]);
         assert!(m.iter().any(|m| m.contains("recommended")), "{m:?}");
         let m = messages_with(&[("needs", "education")]);
-        assert!(m.iter().any(|m| m.contains("needs the referral identified")));
+        assert!(
+            m.iter()
+                .any(|m| m.contains("needs the referral identified"))
+        );
         let m = messages_with(&[("rationale", "")]);
         assert!(m.iter().any(|m| m.contains("rationale")));
     }

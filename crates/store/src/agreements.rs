@@ -83,7 +83,8 @@ impl Agreement {
     }
 }
 
-const AGREEMENT: &str = "SELECT id, referral_id, child_id, panel_id, status, current_number, review_referral_id,
+const AGREEMENT: &str =
+    "SELECT id, referral_id, child_id, panel_id, status, current_number, review_referral_id,
     activated_at, ended_on, version FROM agreements";
 
 fn versions_where(conn: &mut Conn, clause: &str, p: &[db::Value]) -> DbResult<Vec<Version>> {
@@ -247,7 +248,15 @@ pub fn create(
             &params![referral.id, referral.child_id, referral.panel_id, now],
         )?
         .get(0)?;
-    insert_version(tx, actor, id, 1, "Agreed by the panel", Some(decision_id), t)?;
+    insert_version(
+        tx,
+        actor,
+        id,
+        1,
+        "Agreed by the panel",
+        Some(decision_id),
+        t,
+    )?;
     audit::record(
         tx,
         actor,

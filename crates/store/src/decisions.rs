@@ -336,7 +336,10 @@ pub struct Signed {
 /// The terms of the agreement a (complete) draft commits.
 pub fn terms_of(d: &Draft, option_lines: &[CostLine]) -> Result<Terms, ChangeError> {
     let incomplete = || ChangeError::Invalid("The decision's funding terms are incomplete".into());
-    let (start, end) = (d.start.ok_or_else(incomplete)?, d.end.ok_or_else(incomplete)?);
+    let (start, end) = (
+        d.start.ok_or_else(incomplete)?,
+        d.end.ok_or_else(incomplete)?,
+    );
     let lines = decision::clip(option_lines, start, end);
     if lines.is_empty() {
         return Err(ChangeError::Invalid(
@@ -576,11 +579,7 @@ pub fn held_by(conn: &mut Conn, referral_id: i64) -> DbResult<Vec<String>> {
 
 /// Activates the referral's pending agreement when nothing holds it back;
 /// returns whether it did. Called after each change that may release it.
-pub fn try_activate(
-    tx: &mut Tx<'_>,
-    actor: &Actor,
-    referral_id: i64,
-) -> Result<bool, ChangeError> {
+pub fn try_activate(tx: &mut Tx<'_>, actor: &Actor, referral_id: i64) -> Result<bool, ChangeError> {
     let Some(a) = agreements::of_referral(tx, referral_id)? else {
         return Ok(false);
     };
@@ -640,7 +639,8 @@ pub fn record_authority(
     }
     if d.corrected_by_id.is_some() {
         return Err(ChangeError::Invalid(
-            "This decision has been corrected; record the authority's agreement on the correction".into(),
+            "This decision has been corrected; record the authority's agreement on the correction"
+                .into(),
         ));
     }
     if on > today {

@@ -279,7 +279,12 @@ mod tests {
 }
 
 /// A file kept to go with e-mails (a decision letter): (name, content type, bytes).
-pub fn add_attachment(tx: &mut Tx<'_>, name: &str, content_type: &str, content: Vec<u8>) -> DbResult<i64> {
+pub fn add_attachment(
+    tx: &mut Tx<'_>,
+    name: &str,
+    content_type: &str,
+    content: Vec<u8>,
+) -> DbResult<i64> {
     tx.query_one(
         "INSERT INTO mail_attachments (name, content_type, content, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         &params![name, content_type, content, db::now()],

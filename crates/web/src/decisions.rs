@@ -248,6 +248,22 @@ impl From<ChangeError> for Refusal {
     }
 }
 
+/// A share given for an organisation the service does not know (API input).
+fn unknown_organisations(form: &Form, ctx: &Context) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (k, _) in form.pairs() {
+        if let Some(id) = k.strip_prefix("share-")
+            && !ctx.organisations.iter().any(|(o, _)| o.to_string() == id)
+        {
+            out.push(Problem {
+                key: "shares".into(),
+                message: format!("Organisation {id} is not one the service knows: choose from the organisations list"),
+            });
+        }
+    }
+    out
+}
+
 fn problems(list: Vec<Problem>) -> Refusal {
     Refusal::Fields(list.into_iter().map(|p| (p.key, p.message)).collect())
 }
@@ -289,21 +305,16 @@ pub async fn save_draft(
         }
         let ctx = s.context();
         let (mut draft, mut found) = decision::read(&|k| form.all(k).to_vec(), &ctx);
-        // The chosen option fills the agreement's provider and dates left blank.
+        // The chosen option fills the agreement's provider when left blank.
         if draft.outcome.is_some_and(Outcome::funds)
             && let Some(o) = s.option(draft.option_id)
         {
             if draft.provider.is_empty() {
                 draft.provider.clone_from(&o.provider);
             }
-            if draft.start.is_none() {
-                draft.start = o.lines.iter().map(|l| l.line.start).min();
-            }
-            if draft.end.is_none() && draft.start.is_some() {
-                draft.end = o.lines.iter().map(|l| l.line.end).max();
-            }
         }
         found.extend(decision::check(&draft, &ctx, false));
+        found.extend(unknown_organisations(&form, &ctx));
         if !found.is_empty() {
             return Err(problems(found));
         }
@@ -315,7 +326,9 @@ pub async fn save_draft(
                     return Err(Refusal::App(AppError::NotFound));
                 }
                 let v = version.ok_or_else(|| {
-                    Refusal::App(AppError::BadRequest("The decision's version is missing".into()))
+                    Refusal::App(AppError::BadRequest(
+                        "The decision's version is missing".into(),
+                    ))
                 })?;
                 decisions::save(tx, &actor, id, v, &draft)?;
                 Ok(id)
@@ -325,23 +338,39 @@ pub async fn save_draft(
     .await
 }
 
-/// The agencies with a seat on the panel that a decision affects: those of
-/// the paying organisations, the lead agency and the contracting agency.
+/// The agencies with a seat on the panel that a decision affects: the lead
+/// agency, the contracting agency, and the agencies of each paying
+/// organisation that had nobody at the meeting. (How one organisation's
+/// services share its part is not the panel's business, seed 000 §3.3, so an
+/// organisation is represented when any of its agencies was.)
 fn affected_agencies(c: &mut Conn, s: &Scene, d: &Draft) -> Result<Vec<i64>, AppError> {
-    let orgs: Vec<i64> = d.shares.iter().map(|x| x.organisation_id).collect();
-    Ok(jp_store::meeting_run::seats(c, s.panel.id)?
-        .into_iter()
-        .filter(|seat| {
-            let org = s
-                .agencies
-                .iter()
-                .find(|a| a.id == seat.agency_id)
-                .map(|a| a.organisation_id);
-            org.is_some_and(|o| orgs.contains(&o))
-                || Some(seat.agency_id) == d.lead_agency_id
-                || Some(seat.agency_id) == d.contract_agency_id
+    let Some(meeting) = s.r.meeting_id else {
+        return Ok(Vec::new());
+    };
+    let meeting = jp_store::meetings::get(c, meeting)?.ok_or(AppError::NotFound)?;
+    let attendance = jp_store::meeting_run::attendance(c, &meeting)?;
+    let org_of = |agency: i64| {
+        s.agencies
+            .iter()
+            .find(|a| a.id == agency)
+            .map(|a| a.organisation_id)
+    };
+    let represented = |org: i64| {
+        attendance.iter().any(|a| {
+            org_of(a.seat.agency_id) == Some(org)
+                && a.presence
+                    .is_some_and(jp_domain::meeting_lifecycle::Presence::represented)
         })
-        .map(|seat| seat.agency_id)
+    };
+    let paying: Vec<i64> = d.shares.iter().map(|x| x.organisation_id).collect();
+    Ok(attendance
+        .iter()
+        .map(|a| a.seat.agency_id)
+        .filter(|agency| {
+            Some(*agency) == d.lead_agency_id
+                || Some(*agency) == d.contract_agency_id
+                || org_of(*agency).is_some_and(|o| paying.contains(&o) && !represented(o))
+        })
         .collect())
 }
 
@@ -443,7 +472,9 @@ pub async fn record_authority(
     let who = jp_domain::text::required(&who, "who agreed, with their post", 200)
         .map_err(|e| found.push(("authority_by".to_owned(), e)))
         .ok();
-    let on = on.map_err(|e| found.push(("authority_on".to_owned(), e))).ok();
+    let on = on
+        .map_err(|e| found.push(("authority_on".to_owned(), e)))
+        .ok();
     let (Some(who), Some(on)) = (who, on) else {
         return Err(Refusal::Fields(found));
     };
@@ -514,7 +545,11 @@ fn recipients(c: &mut Conn, r: &Referral) -> Result<Vec<User>, AppError> {
     Ok(out)
 }
 
-pub async fn send_letter(state: &AppState, p: &Principal, referral_id: i64) -> Result<Letter, Refusal> {
+pub async fn send_letter(
+    state: &AppState,
+    p: &Principal,
+    referral_id: i64,
+) -> Result<Letter, Refusal> {
     let user = p.user.clone();
     let actor = p.actor();
     let base = state.config.base_url.clone();
@@ -605,7 +640,14 @@ pub async fn close(
         if !s.rights.admin {
             return Err(Refusal::App(AppError::Forbidden));
         }
-        Ok(referrals::close(tx, &actor, referral_id, version, &reason, on)?)
+        Ok(referrals::close(
+            tx,
+            &actor,
+            referral_id,
+            version,
+            &reason,
+            on,
+        )?)
     })
     .await
 }
@@ -627,6 +669,10 @@ pub async fn vary(
         let s = scene(tx, &user, a.referral_id)?;
         if !s.rights.admin {
             return Err(Refusal::App(AppError::Forbidden));
+        }
+        let unknown = unknown_organisations(&form, &s.context());
+        if !unknown.is_empty() {
+            return Err(problems(unknown));
         }
         let (terms, reason) = varied_terms(&s, &a, &form)?;
         if terms.total() > s.panel.rules.delegated_limit {
@@ -650,13 +696,18 @@ pub async fn vary(
 fn varied_terms(s: &Scene, a: &Agreement, form: &Form) -> Result<(Terms, String), Refusal> {
     let mut found: Vec<(String, String)> = Vec::new();
     let mut t = a.current.terms.clone();
-    let reason = jp_domain::text::required(form.get("reason"), "the reason for the variation", 1_000)
-        .map_err(|e| found.push(("reason".into(), e)))
-        .ok();
+    let reason =
+        jp_domain::text::required(form.get("reason"), "the reason for the variation", 1_000)
+            .map_err(|e| found.push(("reason".into(), e)))
+            .ok();
     let optional = |key: &str, what: &str| -> Result<Option<NaiveDate>, String> {
-        if [format!("{key}-day"), format!("{key}-month"), format!("{key}-year")]
-            .iter()
-            .all(|k| form.get(k).trim().is_empty())
+        if [
+            format!("{key}-day"),
+            format!("{key}-month"),
+            format!("{key}-year"),
+        ]
+        .iter()
+        .all(|k| form.get(k).trim().is_empty())
         {
             Ok(None)
         } else {
@@ -748,7 +799,10 @@ fn varied_terms(s: &Scene, a: &Agreement, form: &Form) -> Result<(Terms, String)
         }
     }
     if t.review_date < today() {
-        found.push(("review".into(), "The review date must be today or later".into()));
+        found.push((
+            "review".into(),
+            "The review date must be today or later".into(),
+        ));
     }
     let latest = decision::latest_review(t.start.max(today()), s.panel.rules.review_max_months);
     if t.review_date > latest {
@@ -822,9 +876,15 @@ fn values_of(d: &Draft) -> BTreeMap<String, Vec<String>> {
     let mut put_date = |k: &str, v: Option<NaiveDate>| {
         use chrono::Datelike;
         if let Some(v) = v {
-            m.entry(format!("{k}-day")).or_default().push(v.day().to_string());
-            m.entry(format!("{k}-month")).or_default().push(v.month().to_string());
-            m.entry(format!("{k}-year")).or_default().push(v.year().to_string());
+            m.entry(format!("{k}-day"))
+                .or_default()
+                .push(v.day().to_string());
+            m.entry(format!("{k}-month"))
+                .or_default()
+                .push(v.month().to_string());
+            m.entry(format!("{k}-year"))
+                .or_default()
+                .push(v.year().to_string());
         }
     };
     put_date("review", d.review_date);
@@ -849,7 +909,11 @@ fn values_of(d: &Draft) -> BTreeMap<String, Vec<String>> {
     for s in &d.shares {
         m.entry(format!("share-{}", s.organisation_id))
             .or_default()
-            .push(apportion::percent(s.basis_points).trim_end_matches('%').to_owned());
+            .push(
+                apportion::percent(s.basis_points)
+                    .trim_end_matches('%')
+                    .to_owned(),
+            );
     }
     m
 }
@@ -872,7 +936,12 @@ pub struct DraftForm {
     pub shares_error: Option<String>,
 }
 
-fn draft_form(s: &Scene, v: &dyn Fn(&str) -> String, all: &dyn Fn(&str) -> Vec<String>, errors: &Errors) -> DraftForm {
+fn draft_form(
+    s: &Scene,
+    v: &dyn Fn(&str) -> String,
+    all: &dyn Fn(&str) -> Vec<String>,
+    errors: &Errors,
+) -> DraftForm {
     let options = s
         .options
         .iter()
@@ -902,13 +971,18 @@ fn draft_form(s: &Scene, v: &dyn Fn(&str) -> String, all: &dyn Fn(&str) -> Vec<S
         .map(|(k, l)| ((*k).to_owned(), (*l).to_owned()))
         .collect();
     let mut agencies = vec![(String::new(), "Select an agency".to_owned())];
-    agencies.extend(
-        s.agencies
-            .iter()
-            .map(|a| (a.id.to_string(), format!("{} ({})", a.name, a.organisation_name))),
-    );
+    agencies.extend(s.agencies.iter().map(|a| {
+        (
+            a.id.to_string(),
+            format!("{} ({})", a.name, a.organisation_name),
+        )
+    }));
     let mut people = vec![(String::new(), "Select a person".to_owned())];
-    people.extend(s.key_workers.iter().map(|(id, n)| (id.to_string(), n.clone())));
+    people.extend(
+        s.key_workers
+            .iter()
+            .map(|(id, n)| (id.to_string(), n.clone())),
+    );
     let decision_fields = vec![
         Field::radios(
             "outcome",
@@ -924,8 +998,13 @@ fn draft_form(s: &Scene, v: &dyn Fn(&str) -> String, all: &dyn Fn(&str) -> Vec<S
         Field::textarea("rationale", "Rationale", v("rationale")).hint(
             "Why the panel decided this, grounded in the child's assessed needs (seed 002 §15)",
         ),
-        Field::checkboxes("needs", "The assessed needs the decision answers", all("needs"), needs)
-            .hint("The needs the referral identified"),
+        Field::checkboxes(
+            "needs",
+            "The assessed needs the decision answers",
+            all("needs"),
+            needs,
+        )
+        .hint("The needs the referral identified"),
     ];
     let forward = vec![
         Field::select("lead_agency", "Lead agency", v("lead_agency"), agencies.clone()),
@@ -1219,13 +1298,45 @@ async fn render_page(
     let s = state
         .db(move |c| {
             let s = scene(c, &user, referral_id)?;
-            children::record_view(c, &actor, s.r.child_id, &format!("decision on referral {referral_id}"))?;
+            children::record_view(
+                c,
+                &actor,
+                s.r.child_id,
+                &format!("decision on referral {referral_id}"),
+            )?;
             Ok(s)
         })
         .await?;
     let draft = s.draft().cloned();
-    let saved = draft.as_ref().map(|d| values_of(&d.draft)).unwrap_or_default();
-    let (v, all): (Box<dyn Fn(&str) -> String>, Box<dyn Fn(&str) -> Vec<String>>) = match typed.clone() {
+    let mut saved = draft
+        .as_ref()
+        .map(|d| values_of(&d.draft))
+        .unwrap_or_default();
+    // The agreement's dates are offered from the chosen (or recommended)
+    // option's cost lines until someone sets them.
+    if let Some(o) = s.option(
+        draft
+            .as_ref()
+            .and_then(|d| d.draft.option_id)
+            .or(s.r.recommended_option_id),
+    ) {
+        use chrono::Datelike;
+        let first = o.lines.iter().map(|l| l.line.start).min();
+        let last = o.lines.iter().map(|l| l.line.end).max();
+        for (key, d) in [("start", first), ("end", last)] {
+            if let Some(d) = d
+                && !saved.contains_key(&format!("{key}-day"))
+            {
+                saved.insert(format!("{key}-day"), vec![d.day().to_string()]);
+                saved.insert(format!("{key}-month"), vec![d.month().to_string()]);
+                saved.insert(format!("{key}-year"), vec![d.year().to_string()]);
+            }
+        }
+    }
+    let (v, all): (
+        Box<dyn Fn(&str) -> String>,
+        Box<dyn Fn(&str) -> Vec<String>>,
+    ) = match typed.clone() {
         Some(f) => {
             let g = f.clone();
             (
@@ -1237,23 +1348,41 @@ async fn render_page(
             let g = saved.clone();
             (
                 Box::new(move |k: &str| {
-                    saved.get(k).and_then(|x| x.first()).cloned().unwrap_or_default()
+                    saved
+                        .get(k)
+                        .and_then(|x| x.first())
+                        .cloned()
+                        .unwrap_or_default()
                 }),
                 Box::new(move |k: &str| g.get(k).cloned().unwrap_or_default()),
             )
         }
     };
     let can_start = s.rights.edit && s.r.status == Status::Considered && draft.is_none();
-    let form = (s.rights.edit && (draft.is_some() || can_start)).then(|| draft_form(&s, &*v, &*all, &errors));
+    let form = (s.rights.edit && (draft.is_some() || can_start))
+        .then(|| draft_form(&s, &*v, &*all, &errors));
     // The apportionment of the draft's terms as saved, so the chair sees each
     // organisation's cost by year and month before signing.
     let preview = draft.as_ref().and_then(|d| {
         let x = &d.draft;
         let (start, end) = (x.start?, x.end?);
-        if x.shares.is_empty() || apportion::check(&x.shares.iter().map(|s| (s.organisation_id, s.basis_points)).collect::<Vec<_>>()).is_err() {
+        if x.shares.is_empty()
+            || apportion::check(
+                &x.shares
+                    .iter()
+                    .map(|s| (s.organisation_id, s.basis_points))
+                    .collect::<Vec<_>>(),
+            )
+            .is_err()
+        {
             return None;
         }
-        let lines: Vec<CostLine> = s.option(x.option_id)?.lines.iter().map(|l| l.line.clone()).collect();
+        let lines: Vec<CostLine> = s
+            .option(x.option_id)?
+            .lines
+            .iter()
+            .map(|l| l.line.clone())
+            .collect();
         let lines = decision::clip(&lines, start, end);
         let shares: Vec<(String, u32)> = x
             .shares
@@ -1276,17 +1405,27 @@ async fn render_page(
                 .get(&d.id)
                 .is_some_and(|l| l.iter().any(|x| x.kind == "final"))
         });
-    let letter_kind = if s.held.is_empty() { "final" } else { "provisional" };
+    let letter_kind = if s.held.is_empty() {
+        "final"
+    } else {
+        "provisional"
+    };
     let authority_fields = vec![
         Field::text(
             "authority_by",
             "Who agreed, with their post",
-            typed.as_ref().map(|f| f.get("authority_by").to_owned()).unwrap_or_default(),
+            typed
+                .as_ref()
+                .map(|f| f.get("authority_by").to_owned())
+                .unwrap_or_default(),
         ),
         Field::date(
             "authority_on",
             "The date they agreed",
-            &typed.as_ref().map(|f| f.date_typed("authority_on")).unwrap_or_default(),
+            &typed
+                .as_ref()
+                .map(|f| f.date_typed("authority_on"))
+                .unwrap_or_default(),
         ),
     ]
     .into_iter()
@@ -1306,9 +1445,13 @@ async fn render_page(
         summary.0.push((anchor, m.clone()));
     }
     let view = DecisionPage {
-        page: PageCtx::new(p, format!("Decision: referral {}", s.r.id), "/referrals").with_errors(&errors),
+        page: PageCtx::new(p, format!("Decision: referral {}", s.r.id), "/referrals")
+            .with_errors(&errors),
         draft_id: draft.as_ref().map(|d| d.id.to_string()).unwrap_or_default(),
-        draft_version: draft.as_ref().map(|d| d.version.to_string()).unwrap_or_default(),
+        draft_version: draft
+            .as_ref()
+            .map(|d| d.version.to_string())
+            .unwrap_or_default(),
         agreement_total: s.agreement.as_ref().map(|a| a.current.total),
         signed,
         draft: draft_view,
@@ -1415,7 +1558,17 @@ async fn authority_page(
     let decision_id = optional_id(form.get("decision_id"))?.ok_or(AppError::NotFound)?;
     let v = version(&form)?;
     let on = form.date("authority_on", "the date they agreed");
-    match record_authority(&state, &p, id, decision_id, v, form.get("authority_by").to_owned(), on).await {
+    match record_authority(
+        &state,
+        &p,
+        id,
+        decision_id,
+        v,
+        form.get("authority_by").to_owned(),
+        on,
+    )
+    .await
+    {
         Ok(_) => Ok(Redirect::to(&format!("/referrals/{id}/decision")).into_response()),
         Err(r) => refused(&state, &p, id, Some(form), r).await,
     }
@@ -1516,12 +1669,16 @@ fn letter_blocks(s: &Scene, d: &Decision, kind: &str, to: &[User]) -> Vec<jp_doc
         ),
         Block::Field(
             "Meeting".into(),
-            s.r.meeting_date.map(date).unwrap_or_else(|| "Not recorded".into()),
+            s.r.meeting_date
+                .map(date)
+                .unwrap_or_else(|| "Not recorded".into()),
         ),
         Block::Field("Date of this letter".into(), date(today())),
     ];
     if kind != "final" {
-        b.push(Block::Heading("This is a recommendation, not yet a final decision".into()));
+        b.push(Block::Heading(
+            "This is a recommendation, not yet a final decision".into(),
+        ));
         for h in &s.held {
             b.push(Block::Para(format!("{h}.")));
         }
@@ -1571,7 +1728,10 @@ fn letter_blocks(s: &Scene, d: &Decision, kind: &str, to: &[User]) -> Vec<jp_doc
             "Direct payment".into(),
             if t.direct_payment { "Yes" } else { "No" }.into(),
         ));
-        b.push(Block::Field("Total commitment".into(), a.current.total.to_string()));
+        b.push(Block::Field(
+            "Total commitment".into(),
+            a.current.total.to_string(),
+        ));
         let shares: Vec<(String, u32)> = a
             .current
             .organisations
@@ -1613,7 +1773,10 @@ fn letter_blocks(s: &Scene, d: &Decision, kind: &str, to: &[User]) -> Vec<jp_doc
     }
     if x.lead_agency_id.is_some() {
         b.push(Block::Heading("Who takes it forward".into()));
-        b.push(Block::Field("Lead agency".into(), s.agency_name(x.lead_agency_id)));
+        b.push(Block::Field(
+            "Lead agency".into(),
+            s.agency_name(x.lead_agency_id),
+        ));
         b.push(Block::Field("Key worker".into(), s.person(x.key_worker_id)));
         for e in &x.expectations {
             b.push(Block::Field(format!("By {}", date(e.due)), e.what.clone()));
@@ -1685,7 +1848,11 @@ async fn close_response(
     if !s.rights.admin {
         return Err(AppError::Forbidden);
     }
-    let kept = |k: &str| form.as_ref().map(|f| f.get(k).to_owned()).unwrap_or_default();
+    let kept = |k: &str| {
+        form.as_ref()
+            .map(|f| f.get(k).to_owned())
+            .unwrap_or_default()
+    };
     let fields = vec![
         Field::radios(
             "reason",
@@ -1700,7 +1867,10 @@ async fn close_response(
         Field::date(
             "closed_on",
             "Close on",
-            &form.as_ref().map(|f| f.date_typed("closed_on")).unwrap_or_default(),
+            &form
+                .as_ref()
+                .map(|f| f.date_typed("closed_on"))
+                .unwrap_or_default(),
         )
         .hint("The funding agreement ends on this day: committed cost stops there"),
     ]
@@ -1844,7 +2014,11 @@ async fn vary_response(
     if !s.rights.admin {
         return Err(AppError::Forbidden);
     }
-    let kept = |k: &str| form.as_ref().map(|f| f.get(k).to_owned()).unwrap_or_default();
+    let kept = |k: &str| {
+        form.as_ref()
+            .map(|f| f.get(k).to_owned())
+            .unwrap_or_default()
+    };
     let typed = |k: &str| form.as_ref().map(|f| f.date_typed(k)).unwrap_or_default();
     let attach = |fields: Vec<Field>| -> Vec<Field> {
         fields
@@ -1856,8 +2030,9 @@ async fn vary_response(
             .collect()
     };
     let fields = attach(vec![
-        Field::textarea("reason", "Reason for the variation", kept("reason"))
-            .hint("For example: the placement ends early; the panel agreed extra sessions at review"),
+        Field::textarea("reason", "Reason for the variation", kept("reason")).hint(
+            "For example: the placement ends early; the panel agreed extra sessions at review",
+        ),
         Field::date("end", "New end date", &typed("end")).hint(&format!(
             "Now {}. Leave blank to keep it; an earlier date ends the agreement early",
             date(a.current.terms.end)
@@ -1898,7 +2073,8 @@ async fn vary_response(
         summary.add(if k == "_form" { "reason" } else { k }, m.clone());
     }
     let view = VaryPage {
-        page: PageCtx::new(p, format!("Vary funding agreement {id}"), "/referrals").with_errors(&errors),
+        page: PageCtx::new(p, format!("Vary funding agreement {id}"), "/referrals")
+            .with_errors(&errors),
         a,
         fields,
         share_fields,
@@ -1946,7 +2122,10 @@ async fn activate_page(
     match activate(&state, &p, id).await {
         Ok(()) => Ok(Redirect::to(&format!("/agreements/{id}")).into_response()),
         Err(Refusal::Fields(list)) => Err(AppError::Conflict(
-            list.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; "),
+            list.into_iter()
+                .map(|(_, m)| m)
+                .collect::<Vec<_>>()
+                .join("; "),
         )),
         Err(Refusal::Conflict(m)) => Err(AppError::Conflict(m)),
         Err(Refusal::App(e)) => Err(e),

@@ -38,7 +38,11 @@ impl Mailer {
         })
     }
 
-    fn message(&self, m: &Mail, file: Option<(String, String, Vec<u8>)>) -> Result<Message, String> {
+    fn message(
+        &self,
+        m: &Mail,
+        file: Option<(String, String, Vec<u8>)>,
+    ) -> Result<Message, String> {
         let to: Mailbox = format!(
             "{} <{}>",
             m.to_name.replace(['<', '>', '"'], ""),
@@ -52,9 +56,7 @@ impl Mailer {
             .to(to)
             .subject(&m.subject);
         let built = match file {
-            None => builder
-                .header(ContentType::TEXT_PLAIN)
-                .body(m.body.clone()),
+            None => builder.header(ContentType::TEXT_PLAIN).body(m.body.clone()),
             Some((name, content_type, bytes)) => {
                 let ctype = ContentType::parse(&content_type)
                     .map_err(|e| format!("the attachment's type is not valid: {e}"))?;
@@ -84,19 +86,28 @@ impl Mailer {
                 Some(id) => match outbox::attachment(&mut conn, id).map_err(|e| e.to_string())? {
                     Some(f) => Some(f),
                     None => {
-                        outbox::mark_failed(&mut conn, m.id, &self.worker, "its attachment is missing", true)
-                            .map_err(|e| e.to_string())?;
+                        outbox::mark_failed(
+                            &mut conn,
+                            m.id,
+                            &self.worker,
+                            "its attachment is missing",
+                            true,
+                        )
+                        .map_err(|e| e.to_string())?;
                         continue;
                     }
                 },
                 None => None,
             };
-            let outcome = self.message(&m, file).map_err(|e| (e, true)).and_then(|msg| {
-                self.transport
-                    .send(&msg)
-                    .map(|_| ())
-                    .map_err(|e| (e.to_string(), e.is_permanent()))
-            });
+            let outcome = self
+                .message(&m, file)
+                .map_err(|e| (e, true))
+                .and_then(|msg| {
+                    self.transport
+                        .send(&msg)
+                        .map(|_| ())
+                        .map_err(|e| (e.to_string(), e.is_permanent()))
+                });
             match outcome {
                 Ok(()) => {
                     outbox::mark_sent(&mut conn, m.id, &self.worker).map_err(|e| e.to_string())?;

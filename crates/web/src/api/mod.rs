@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod decisions;
 pub mod outbox;
 pub mod people;
 pub mod reference;
@@ -25,6 +26,7 @@ pub fn routes() -> Routes {
         .merge(calendar::routes())
         .merge(outbox::routes())
         .merge(referrals::routes())
+        .merge(decisions::routes())
 }
 
 struct Security;
@@ -65,6 +67,9 @@ impl Modify for Security {
         referrals::list_referrals, referrals::create_referral, referrals::get_referral, referrals::save_section,
         referrals::add_option, referrals::add_line, referrals::recommend, referrals::upload,
         referrals::send, referrals::approval, referrals::submit,
+        decisions::list, decisions::create, decisions::update, decisions::sign, decisions::correct,
+        decisions::authority, decisions::letter, decisions::get_agreement, decisions::vary, decisions::activate,
+        decisions::close,
     ),
     components(schemas(Problem, FieldProblem)),
     modifiers(&Security),
