@@ -723,6 +723,123 @@ async function checkMeetingWalk(users, referral) {
   }
 }
 
+
+// The panel's decision on the referral the meeting walk considered: the chair
+// records it with a 60/40 split (99.99% first, refused), signs it off, the
+// administrator previews and sends the letter (the Rust side checks it reached
+// the SMTP server with the PDF), the signed decision has no edit form, and a
+// correction is a second record linked to the first.
+async function checkDecisionWalk(users, referral) {
+  const by = Object.fromEntries(users.map((u) => [u.role, u]))
+  if (!referral || !by.administrator || !by.chair || !by.member) return
+  const contexts = []
+  const open = async (user) => {
+    const ctx = await newContext({ acceptDownloads: true })
+    contexts.push(ctx)
+    const p = await ctx.newPage()
+    await signIn(p, user)
+    return p
+  }
+  const mainText = async (p) => (await p.locator('main').innerText()).replace(/\s+/g, ' ')
+  const decision = `${referral}/decision`
+  let admin, chair, member
+  // Fills a share box by its organisation's label.
+  const share = async (p, org, value) => {
+    const boxes = p.locator('input[name^="share-"]')
+    for (const b of await boxes.all()) {
+      const label = await p.locator(`label[for="${await b.getAttribute('id')}"]`).innerText()
+      if (label.startsWith(org)) await b.fill(value)
+    }
+  }
+  const selectStarting = async (p, sel, words) => {
+    const value = await p.locator(`${sel} option`).evaluateAll((os, w) => (os.find((o) => o.textContent.trim().startsWith(w)) || {}).value, words)
+    assert(value, `${sel} has no option starting “${words}”`)
+    await p.locator(sel).selectOption(value)
+  }
+  try {
+    if (!(await check('decision: administrator, chair and member sign in', async () => {
+      admin = await open(by.administrator)
+      chair = await open(by.chair)
+      member = await open(by.member)
+    }))) return
+    const steps = [
+      ['decision: the chair records the decision; 99.99% is refused', async () => {
+        await gotoChecked(chair, 'decision-chair', decision)
+        assert(/Record the decision/.test(await mainText(chair)), oneLine(await mainText(chair)))
+        await chair.locator('input[name="outcome"][value="agreed-as-recommended"]').check()
+        await chair.locator('input[name="option"]').first().check()
+        await chair.locator('#rationale').fill('Short breaks answer the assessed health and care needs and keep the child at home.')
+        for (const b of await chair.locator('input[name="needs"]').all()) await b.check()
+        await selectStarting(chair, '#lead_agency', "Children")
+        await selectStarting(chair, '#key_worker', by.referrer ? by.referrer.name : '')
+        await fillDate(chair, 'review', isoDaysFromToday(120))
+        await chair.locator('#expectation-1').fill('Send the panel the first month’s attendance record')
+        await fillDate(chair, 'expectation-1-due', isoDaysFromToday(40))
+        await selectStarting(chair, '#contract_agency', 'Commissioning')
+        await chair.locator('input[name="direct_payment"][value="no"]').check()
+        await share(chair, 'Northmoor County Council', '60')
+        await share(chair, 'Northmoor and Dale', '39.99')
+        const status = await submitAndWait(chair, () => chair.getByRole('button', { name: 'Save the draft', exact: true }).click())
+        assert(status === 422, `status ${status}`)
+        assert(/add up to 99.99%/.test(await errorSummaryText(chair)), await errorSummaryText(chair))
+        await runAxe(chair)
+      }],
+      ['decision: saved at 60/40; each organisation’s cost shown by year and month', async () => {
+        await share(chair, 'Northmoor and Dale', '40')
+        await clickButton(chair, 'Save the draft')
+        const text = await mainText(chair)
+        assert(text.includes('Northmoor County Council (60%)') && text.includes('Northmoor and Dale Integrated Care Board (40%)'), 'the apportionment table')
+        assert(text.includes('How the pence are rounded'), 'the rounding rule is stated')
+        // (Saving lands on #draft; the page itself is checked from its top.)
+        await gotoChecked(chair, 'decision-chair', decision)
+      }],
+      ['decision: the chair signs it off; it can no longer be edited', async () => {
+        await clickButton(chair, 'Sign off the decision')
+        const text = await mainText(chair)
+        assert(/Signed off by/.test(text), oneLine(text))
+        assert(await chair.getByRole('button', { name: 'Save the draft', exact: true }).count() === 0, 'no edit form after sign-off')
+        assert(/Agreement \d+ Active/.test(text), `the agreement is active: ${oneLine(text)}`)
+      }],
+      ['decision: the administrator previews the letter and sends it', async () => {
+        await gotoChecked(admin, 'decision-admin', decision)
+        const href = await admin.locator('main a[href$="/decision/letter.pdf"]').getAttribute('href')
+        const resp = await admin.request.get(url(href))
+        assert(resp.status() === 200, `preview: ${resp.status()}`)
+        const text = pdfPages(await resp.body()).join(' ').replace(/\s+/g, ' ')
+        assert(text.includes('Agreed as recommended') && text.includes('60%') && text.includes('If you disagree'), `letter: ${text.slice(0, 300)}`)
+        await clickButton(admin, 'Send the final letter')
+        const after = await mainText(admin)
+        assert(/Final letter \(PDF\)/.test(after) && /On time/.test(after), oneLine(after))
+        await runAxe(admin)
+      }],
+      ['decision: a correction is a new record linked to the signed one', async () => {
+        await gotoChecked(chair, 'decision-chair', decision)
+        await clickButton(chair, 'Correct this decision')
+        assert(/Draft correction of decision \d+/.test(await mainText(chair)), 'a correction draft')
+        await chair.locator('#rationale').fill('Short breaks answer the assessed health and care needs; the correction records the provider’s weekend hours.')
+        await clickButton(chair, 'Save the draft')
+        await clickButton(chair, 'Sign off the decision')
+        const text = await mainText(chair)
+        assert(/This decision corrects decision \d+/.test(text) && /Corrected by decision \d+/.test(text), oneLine(text))
+        await runAxe(chair)
+      }],
+      ['decision: a panel member sees the decisions on the child’s record', async () => {
+        await gotoChecked(member, 'decision-member', decision)
+        assert(/Corrected by decision/.test(await mainText(member)), 'the member reads the decision page')
+        const child = await member.locator('main a[href^="/children/"]').first().getAttribute('href')
+        await gotoChecked(member, 'decision-member', child)
+        const text = await mainText(member)
+        assert(/Panel decisions/.test(text) && /Agreed as recommended/.test(text), `the child’s record: ${oneLine(text)}`)
+      }],
+    ]
+    for (const [name, fn] of steps) {
+      if (!(await check(name, fn))) break
+    }
+  } finally {
+    for (const c of contexts) await c.close().catch(() => {})
+  }
+}
+
 // ---------------------------------------------------------------- checks
 
 async function checkSignInPage() {
@@ -976,6 +1093,7 @@ async function main() {
   let referral = null
   if (!finished) referral = await checkReferralFlow(users)
   if (!finished) await checkMeetingWalk(users, referral)
+  if (!finished) await checkDecisionWalk(users, referral)
   if (!finished) await checkKeyboard(users[0])
   if (!finished) await checkNoJs(users[0])
 

@@ -6,6 +6,9 @@
 
 #![allow(clippy::unwrap_used)] // tests stop at the first surprise
 
+mod common;
+
+use common::smtp::SmtpSink;
 use jp_store::demo;
 use std::path::PathBuf;
 use std::process::Command;
@@ -53,6 +56,11 @@ fn every_role_can_sign_in_and_use_every_page_in_chromium_with_no_serious_accessi
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     // The background jobs run as in `jointpanel serve`: the walk waits for the paper pack.
     let jobs = rt.spawn(jp_web::jobs::run(state.clone()));
+    // E-mail goes through real SMTP to a local server: the decision letter is checked there.
+    let sink = SmtpSink::start();
+    let mailer =
+        jp_web::mail::Mailer::new(&sink.url(), "Joint Panel <panel@northmoor.example>").unwrap();
+    let mail = rt.spawn(mailer.run(db.store.clone()));
     let server = rt.spawn(jp_web::serve(listener, state, async {
         let _ = stopped.await;
     }));
@@ -71,7 +79,22 @@ fn every_role_can_sign_in_and_use_every_page_in_chromium_with_no_serious_accessi
         .expect("run node");
     let _ = stop.send(());
     let _ = rt.block_on(server);
+    // The letter the walk sent reaches the SMTP server with its PDF (the
+    // worker polls every few seconds).
+    let mut letter = None;
+    for _ in 0..40 {
+        letter = sink.messages().into_iter().find(|m| {
+            m.to.iter()
+                .any(|t| t.contains("referrer@northmoor.example"))
+                && m.data.contains("Panel decision: referral")
+        });
+        if letter.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
     jobs.abort();
+    mail.abort();
     drop(rt);
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
@@ -82,4 +105,11 @@ fn every_role_can_sign_in_and_use_every_page_in_chromium_with_no_serious_accessi
         artifacts.display()
     );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    let letter = letter.expect("the decision letter reached the SMTP server");
+    assert!(
+        letter.data.contains("application/pdf")
+            && letter.data.contains("decision-letter-referral-"),
+        "the letter carries the PDF: {}",
+        &letter.data[..letter.data.len().min(2_000)]
+    );
 }
