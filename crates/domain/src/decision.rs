@@ -18,15 +18,37 @@ pub enum Outcome {
     Deferred,
     Declined,
     Escalated,
+    // At a review of an agreement (SPEC §5, seed 002 §14).
+    Continue,
+    Vary,
+    End,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::AgreedAsRecommended,
         Outcome::AgreedOtherOption,
         Outcome::Deferred,
         Outcome::Declined,
         Outcome::Escalated,
+        Outcome::Continue,
+        Outcome::Vary,
+        Outcome::End,
+    ];
+    /// The outcomes open to a new request.
+    pub const NEW: [Outcome; 5] = [
+        Outcome::AgreedAsRecommended,
+        Outcome::AgreedOtherOption,
+        Outcome::Deferred,
+        Outcome::Declined,
+        Outcome::Escalated,
+    ];
+    /// The outcomes open at a review.
+    pub const REVIEW: [Outcome; 4] = [
+        Outcome::Continue,
+        Outcome::Vary,
+        Outcome::End,
+        Outcome::Deferred,
     ];
     pub fn slug(self) -> &'static str {
         match self {
@@ -35,6 +57,9 @@ impl Outcome {
             Outcome::Deferred => "deferred",
             Outcome::Declined => "declined",
             Outcome::Escalated => "escalated",
+            Outcome::Continue => "continue",
+            Outcome::Vary => "vary",
+            Outcome::End => "end",
         }
     }
     pub fn label(self) -> &'static str {
@@ -44,10 +69,17 @@ impl Outcome {
             Outcome::Deferred => "Deferred for more information",
             Outcome::Declined => "Declined",
             Outcome::Escalated => "Escalated above delegated authority",
+            Outcome::Continue => "Continue the agreement",
+            Outcome::Vary => "Continue with a variation",
+            Outcome::End => "End the agreement",
         }
     }
     pub fn parse(s: &str) -> Option<Outcome> {
         Outcome::ALL.into_iter().find(|o| o.slug() == s.trim())
+    }
+    /// An outcome of a review.
+    pub fn is_review(self) -> bool {
+        matches!(self, Outcome::Continue | Outcome::Vary | Outcome::End)
     }
     /// The outcome commits money: it needs an option and a funding agreement.
     pub fn funds(self) -> bool {
@@ -74,6 +106,7 @@ pub struct Share {
 
 /// A decision as typed so far. Every field may be missing until sign-off.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Draft {
     pub outcome: Option<Outcome>,
     pub option_id: Option<i64>,
@@ -91,7 +124,15 @@ pub struct Draft {
     pub start: Option<NaiveDate>,
     pub end: Option<NaiveDate>,
     pub shares: Vec<Share>,
+    // At a review: what was achieved, what the child and family say, and
+    // (when the agreement ends) why.
+    pub outcomes_achieved: String,
+    pub views: String,
+    pub closure_reason: Option<String>,
 }
+
+/// Why a referral is closed when its agreement ends at a review.
+pub const REVIEW_CLOSURE_REASONS: [&str; 2] = ["suitable-programme", "no-longer-in-need"];
 
 /// A problem with one field, worded for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -125,6 +166,8 @@ pub struct Context {
     /// (id, name) of every organisation that can pay.
     pub organisations: Vec<(i64, String)>,
     pub key_worker_ids: Vec<i64>,
+    /// The referral is a review of an agreement.
+    pub review: bool,
 }
 
 fn chosen_id(raw: &str) -> Option<i64> {
@@ -159,7 +202,17 @@ pub fn read(get: &dyn Fn(&str) -> Vec<String>, ctx: &Context) -> (Draft, Vec<Pro
     let outcome = one("outcome");
     if !outcome.trim().is_empty() {
         match Outcome::parse(&outcome) {
-            Some(o) => d.outcome = Some(o),
+            Some(o) if o.is_review() == ctx.review || o == Outcome::Deferred => {
+                d.outcome = Some(o);
+            }
+            Some(_) if ctx.review => problems.push(problem(
+                "outcome",
+                "This is a review: select continue, continue with a variation, end, or defer",
+            )),
+            Some(_) => problems.push(problem(
+                "outcome",
+                "Continue, vary and end are outcomes of a review; this is a new request",
+            )),
             None => problems.push(problem("outcome", "Select the panel's decision")),
         }
     }
@@ -224,6 +277,24 @@ pub fn read(get: &dyn Fn(&str) -> Vec<String>, ctx: &Context) -> (Draft, Vec<Pro
             Ok(v) => *slot = v,
             Err(e) => problems.push(problem(key, e)),
         }
+    }
+    for (key, what, slot) in [
+        (
+            "outcomes_achieved",
+            "the outcomes achieved",
+            &mut d.outcomes_achieved,
+        ),
+        ("views", "the views of the child and family", &mut d.views),
+    ] {
+        match text::optional(&one(key), what, MAX_RATIONALE) {
+            Ok(v) => *slot = v.unwrap_or_default(),
+            Err(e) => problems.push(problem(key, e)),
+        }
+    }
+    match one("closure_reason").trim() {
+        "" => {}
+        r if REVIEW_CLOSURE_REASONS.contains(&r) => d.closure_reason = Some(r.to_owned()),
+        _ => problems.push(problem("closure_reason", "Select why the agreement ends")),
     }
     match text::optional(&one("provider"), "the provider", 200) {
         Ok(p) => d.provider = p.unwrap_or_default(),
@@ -382,7 +453,33 @@ pub fn check(d: &Draft, ctx: &Context, complete: bool) -> Vec<Problem> {
             "Select the assessed needs the decision answers",
         ));
     }
+    if outcome.is_review() {
+        if d.outcomes_achieved.trim().is_empty() {
+            out.push(problem(
+                "outcomes_achieved",
+                "Record the outcomes achieved against those the referral sought",
+            ));
+        }
+        if d.views.trim().is_empty() {
+            out.push(problem(
+                "views",
+                "Record the views of the child and of the parents or carers",
+            ));
+        }
+    }
     if matches!(outcome, Outcome::Deferred | Outcome::Declined) {
+        return out;
+    }
+    if outcome == Outcome::End {
+        if d.end.is_none() {
+            out.push(problem("end", "Enter the agreement's last day"));
+        }
+        if d.closure_reason.is_none() {
+            out.push(problem(
+                "closure_reason",
+                "Select why the agreement ends: the family has accessed a suitable programme, or no longer needs the panel",
+            ));
+        }
         return out;
     }
     if d.lead_agency_id.is_none() {
@@ -484,6 +581,7 @@ mod tests {
             agency_ids: vec![1, 2],
             organisations: vec![(7, "Northmoor Council".into()), (8, "ICB".into())],
             key_worker_ids: vec![40],
+            review: false,
         }
     }
 
@@ -584,6 +682,32 @@ mod tests {
         assert!(check(&draft, &ctx(), false).is_empty());
         let m = check(&draft, &ctx(), true);
         assert_eq!(m.len(), 2, "{m:?}");
+    }
+
+    #[test]
+    fn a_review_needs_its_outcomes_and_views_and_an_end_needs_a_reason() {
+        let review = Context {
+            review: true,
+            ..ctx()
+        };
+        let (_, p) = read(&form(&[("outcome", "agreed-as-recommended")]), &review);
+        assert!(p[0].message.contains("This is a review"));
+        let (_, p) = read(&form(&[("outcome", "continue")]), &ctx());
+        assert!(p[0].message.contains("outcomes of a review"));
+        let (d, p) = read(
+            &form(&[("outcome", "end"), ("rationale", "Done"), ("needs", "care")]),
+            &review,
+        );
+        assert!(p.is_empty(), "{p:?}");
+        let m: Vec<String> = check(&d, &review, true)
+            .into_iter()
+            .map(|p| p.message)
+            .collect();
+        assert_eq!(m.len(), 4, "{m:?}");
+        assert!(m.iter().any(|m| m.contains("outcomes achieved")));
+        assert!(m.iter().any(|m| m.contains("views of the child")));
+        assert!(m.iter().any(|m| m.contains("last day")));
+        assert!(m.iter().any(|m| m.contains("why the agreement ends")));
     }
 
     #[test]

@@ -458,6 +458,9 @@ pub fn sign(
             )?;
             out.agreement_id = Some(a.id);
         }
+    } else if outcome.is_review() {
+        crate::reviews::complete(tx, actor, &r, id, &d.draft)?;
+        out.referral = referrals::get(tx, r.id)?;
     } else {
         match outcome {
             Outcome::Deferred => {

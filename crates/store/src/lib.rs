@@ -24,6 +24,7 @@ pub mod outbox;
 pub mod packs;
 pub mod reference;
 pub mod referrals;
+pub mod reviews;
 pub mod sessions;
 pub mod testing;
 

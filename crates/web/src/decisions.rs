@@ -108,6 +108,8 @@ pub struct Scene {
     pub key_workers: Vec<(i64, String)>,
     pub decisions: Vec<Decision>,
     pub agreement: Option<Agreement>,
+    /// For a review referral: the agreement under review.
+    pub reviewed: Option<Agreement>,
     pub held: Vec<String>,
     pub letters: BTreeMap<i64, Vec<Letter>>,
 }
@@ -127,7 +129,12 @@ impl Scene {
                 .map(|o| (o.id, o.name.clone()))
                 .collect(),
             key_worker_ids: self.key_workers.iter().map(|(id, _)| *id).collect(),
+            review: self.is_review(),
         }
+    }
+    /// The referral is a review of an agreement.
+    pub fn is_review(&self) -> bool {
+        self.r.request_type.as_deref() == Some("review")
     }
     pub fn draft(&self) -> Option<&Decision> {
         self.decisions.iter().find(|d| !d.signed())
@@ -200,6 +207,11 @@ pub fn scene(c: &mut Conn, user: &User, referral_id: i64) -> Result<Scene, AppEr
         organisations: organisations::list(c)?,
         key_workers: key_workers(c)?,
         agreement: agreements::of_referral(c, r.id)?,
+        reviewed: if r.request_type.as_deref() == Some("review") {
+            jp_store::reviews::agreement_of_review(c, r.id)?
+        } else {
+            None
+        },
         held: decisions::held_by(c, r.id)?,
         decisions,
         letters,
@@ -861,6 +873,11 @@ fn values_of(d: &Draft) -> BTreeMap<String, Vec<String>> {
         put("option", o.to_string());
     }
     put("rationale", d.rationale.clone());
+    put("outcomes_achieved", d.outcomes_achieved.clone());
+    put("views", d.views.clone());
+    if let Some(r) = &d.closure_reason {
+        put("closure_reason", r.clone());
+    }
     for n in &d.needs {
         put("needs", n.clone());
     }
@@ -983,12 +1000,21 @@ fn draft_form(
             .iter()
             .map(|(id, n)| (id.to_string(), n.clone())),
     );
-    let decision_fields = vec![
+    let outcomes: &[Outcome] = if s.is_review() {
+        &Outcome::REVIEW
+    } else {
+        &Outcome::NEW
+    };
+    let mut decision_fields = vec![
         Field::radios(
             "outcome",
-            "The panel's decision",
+            if s.is_review() {
+                "The panel's decision at the review"
+            } else {
+                "The panel's decision"
+            },
             v("outcome"),
-            Outcome::ALL
+            outcomes
                 .iter()
                 .map(|o| (o.slug().to_owned(), o.label().to_owned()))
                 .collect(),
@@ -1006,6 +1032,25 @@ fn draft_form(
         )
         .hint("The needs the referral identified"),
     ];
+    if s.is_review() {
+        // At a review the option is not chosen again: the agreement continues,
+        // is varied on its own page, or ends.
+        decision_fields.remove(1);
+        decision_fields.insert(
+            1,
+            Field::textarea(
+                "outcomes_achieved",
+                "Outcomes achieved against those sought",
+                v("outcomes_achieved"),
+            )
+            .hint("The key worker's report: what has changed for the child since the agreement"),
+        );
+        decision_fields.insert(
+            2,
+            Field::textarea("views", "Views of the child and family", v("views"))
+                .hint("In their words where possible (seed 000 §3.15)"),
+        );
+    }
     let forward = vec![
         Field::select("lead_agency", "Lead agency", v("lead_agency"), agencies.clone()),
         Field::select("key_worker", "Key worker", v("key_worker"), people),
@@ -1032,7 +1077,27 @@ fn draft_form(
             &typed_date(v, &format!("expectation-{n}-due")),
         ));
     }
-    let funding = vec![
+    let funding = if s.is_review() {
+        vec![
+            Field::date(
+                "end",
+                "If the agreement ends: its last day",
+                &typed_date(v, "end"),
+            )
+            .hint("The committed cost stops on this day"),
+            Field::radios(
+                "closure_reason",
+                "If the agreement ends: why",
+                v("closure_reason"),
+                CLOSURE_REASONS
+                    .iter()
+                    .filter(|(k, _)| decision::REVIEW_CLOSURE_REASONS.contains(k))
+                    .map(|(k, l)| ((*k).to_owned(), (*l).to_owned()))
+                    .collect(),
+            ),
+        ]
+    } else {
+        vec![
         Field::text("provider", "Provider", v("provider"))
             .hint("Filled from the chosen option when left blank"),
         Field::select(
@@ -1050,10 +1115,12 @@ fn draft_form(
         Field::date("start", "The agreement starts", &typed_date(v, "start")),
         Field::date("end", "The agreement ends", &typed_date(v, "end"))
             .hint("Every agreement has a finite end; the option's costs are counted between the two dates"),
-    ];
+        ]
+    };
     let shares = s
         .organisations
         .iter()
+        .filter(|_| !s.is_review())
         .map(|o| {
             let key = format!("share-{}", o.id);
             Field::number(&key, &format!("{} (%)", o.name), v(&key))
@@ -1159,6 +1226,25 @@ fn decision_view(s: &Scene, d: &Decision) -> DecisionView {
         rows.push((
             "Option chosen".into(),
             format!("Option {}: {} — {}", i + 1, o.provider, o.description),
+        ));
+    }
+    if !x.outcomes_achieved.is_empty() {
+        rows.push(("Outcomes achieved".into(), x.outcomes_achieved.clone()));
+    }
+    if !x.views.is_empty() {
+        rows.push(("Views of the child and family".into(), x.views.clone()));
+    }
+    if x.outcome == Some(Outcome::End) {
+        rows.push((
+            "Agreement ends".into(),
+            format!(
+                "{}: {}",
+                x.end.map(date).unwrap_or_default(),
+                CLOSURE_REASONS
+                    .iter()
+                    .find(|(k, _)| x.closure_reason.as_deref() == Some(*k))
+                    .map_or("", |(_, l)| *l)
+            ),
         ));
     }
     rows.push(("Rationale".into(), x.rationale.clone()));
@@ -1698,6 +1784,19 @@ fn letter_blocks(s: &Scene, d: &Decision, kind: &str, to: &[User]) -> Vec<jp_doc
             "Option".into(),
             format!("Option {}: {} — {}", i + 1, o.provider, o.description),
         ));
+    }
+    if !x.outcomes_achieved.is_empty() {
+        b.push(Block::Subheading("Outcomes achieved".into()));
+        b.push(Block::Para(x.outcomes_achieved.clone()));
+    }
+    if !x.views.is_empty() {
+        b.push(Block::Subheading("Views of the child and family".into()));
+        b.push(Block::Para(x.views.clone()));
+    }
+    if x.outcome == Some(Outcome::End)
+        && let Some(e) = x.end
+    {
+        b.push(Block::Field("The agreement ends on".into(), date(e)));
     }
     b.push(Block::Subheading("Why the panel decided this".into()));
     b.push(Block::Para(x.rationale.clone()));

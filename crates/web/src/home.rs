@@ -211,6 +211,47 @@ fn sections(c: &mut Conn, p: &Principal) -> Result<Vec<Section>, AppError> {
             empty: "No absent agency is late with its response to a recommendation.".into(),
         });
     }
+    if u.has_any(&[Role::Administrator, Role::Chair]) {
+        // Reviews due in the next six weeks, and overdue ones (SPEC §6: every
+        // agreement is reviewed at the date the panel set).
+        let mut mine = Vec::new();
+        for d in crate::reviews::due_within(c, today, 42)? {
+            if u.has(Role::Administrator) || referrals::chairs(c, u.id, d.panel_id)? {
+                mine.push(d);
+            }
+        }
+        let items = mine
+            .into_iter()
+            .map(|d| {
+                let booked = match d.booked {
+                    Some((_, Some(m))) => format!("; review booked for the meeting on {}", date(m)),
+                    Some((_, None)) => "; review referral created".into(),
+                    None => "; not yet booked".into(),
+                };
+                Item {
+                    warning: d.overdue.then_some("Overdue"),
+                    ..item(
+                        format!(
+                            "Agreement {} for child {} ({}): review due {}{booked}",
+                            d.agreement_id,
+                            d.child_local_id,
+                            d.panel,
+                            date(d.review_date)
+                        ),
+                        Some(match d.booked {
+                            Some((rid, _)) => format!("/referrals/{rid}"),
+                            None => format!("/agreements/{}", d.agreement_id),
+                        }),
+                    )
+                }
+            })
+            .collect();
+        out.push(Section {
+            heading: "Reviews due".into(),
+            items,
+            empty: "No funding agreement is due for review in the next six weeks.".into(),
+        });
+    }
     let awaiting: Vec<Item> = actions::awaiting_for(c, u.id)?
         .into_iter()
         .map(|r| Item {

@@ -103,6 +103,12 @@ pub async fn run(state: crate::AppState) {
                 Ok(Err(e)) => tracing::error!(error = %e, "circulation"),
                 _ => {}
             }
+            let s3 = state.clone();
+            match tokio::task::spawn_blocking(move || crate::reviews::book_due(&s3, today)).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(booked = n, "reviews"),
+                Ok(Err(e)) => tracing::error!(error = %e, "reviews"),
+                _ => {}
+            }
         }
         match crate::pack::build_next(&state).await {
             Ok(true) => continue,

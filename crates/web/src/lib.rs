@@ -25,6 +25,7 @@ pub mod pack;
 pub mod pages;
 pub mod policy;
 pub mod referrals;
+pub mod reviews;
 pub mod routes;
 pub mod state;
 

@@ -765,3 +765,175 @@ fn a_deferred_referral_is_booked_on_a_later_meeting() {
 fn a_declined_referral_is_closed_as_declined() {
     decide_without_funding("declined", Status::Closed);
 }
+
+#[test]
+#[allow(clippy::too_many_lines)]
+fn an_agreements_review_is_booked_before_its_date_and_the_panel_continues_it() {
+    for app in TestApp::each_backend() {
+        run_async(async {
+            let admin = app.login(Role::Administrator);
+            let chair = app.login(Role::Chair);
+            let id = booked(&app, "REV-1").await;
+            hold_meeting(&app, id, &[]);
+            let review_due = today() + Duration::days(90);
+            let mut body = decision_body(&app, id);
+            body["review_date"] = json!(iso(review_due));
+            let (s, d) = api(
+                &app,
+                "POST",
+                &format!("/api/v1/referrals/{id}/decisions"),
+                &admin,
+                &body,
+            )
+            .await;
+            assert_eq!(s, StatusCode::CREATED, "{d}");
+            let (s, d) = api(
+                &app,
+                "POST",
+                &format!("/api/v1/decisions/{}/sign", d["id"]),
+                &chair,
+                &json!({"version": d["version"]}),
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK, "{d}");
+            assert_eq!(referral(&app, id).status, Status::AgreementActive);
+
+            // The job books the review onto the last meeting before its date, once.
+            let state = app.state.clone();
+            assert_eq!(
+                blocking(|| jp_web::reviews::book_due(&state, today())).unwrap(),
+                1
+            );
+            let state = app.state.clone();
+            assert_eq!(
+                blocking(|| jp_web::reviews::book_due(&state, today())).unwrap(),
+                0
+            );
+            let a = blocking(|| {
+                agreements::of_referral(&mut conn(&app), id)
+                    .unwrap()
+                    .unwrap()
+            });
+            let rid = a.review_referral_id.expect("a review referral");
+            let review = referral(&app, rid);
+            assert_eq!(review.status, Status::Booked);
+            assert_eq!(review.request_type.as_deref(), Some("review"));
+            assert_eq!(review.child_id, referral(&app, id).child_id);
+            let on = review.meeting_date.unwrap();
+            assert!(
+                on < review_due,
+                "booked on {on}, before the review date {review_due}"
+            );
+            let later = blocking(|| {
+                conn(&app)
+                    .query_one(
+                        "SELECT CAST(COUNT(*) AS BIGINT) FROM meetings WHERE panel_id = $1 AND meeting_date > $2 AND meeting_date < $3 AND status <> 'cancelled'",
+                        &params![review.panel_id, on, review_due],
+                    )
+                    .unwrap()
+                    .get::<i64>(0)
+                    .unwrap()
+            });
+            assert_eq!(
+                later, 0,
+                "no meeting between the booking and the review date"
+            );
+            assert_eq!(referral(&app, id).status, Status::UnderReview);
+            assert_eq!(audit_count(&app, "referral.review-created"), 1);
+
+            // At the meeting, the review's outcomes are those of a review.
+            hold_meeting(&app, rid, &[]);
+            let create = format!("/api/v1/referrals/{rid}/decisions");
+            let (s, v) = api(
+                &app,
+                "POST",
+                &create,
+                &admin,
+                &json!({"outcome": "agreed-as-recommended"}),
+            )
+            .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(problem_says(&v, "This is a review"), "{v}");
+            let next = today() + Duration::days(300);
+            let (s, d) = api(
+                &app,
+                "POST",
+                &create,
+                &admin,
+                &json!({
+                    "outcome": "continue",
+                    "rationale": "The short breaks are working; the family wants them to go on.",
+                    "needs": ["health"],
+                    "lead_agency_id": agency(&app, "Children%"),
+                    "key_worker_id": user(&app, "referrer@northmoor.example"),
+                    "review_date": iso(next),
+                }),
+            )
+            .await;
+            assert_eq!(s, StatusCode::CREATED, "{d}");
+            // Outcomes achieved and the views of the child and family are needed to sign.
+            let (s, v) = api(
+                &app,
+                "POST",
+                &format!("/api/v1/decisions/{}/sign", d["id"]),
+                &chair,
+                &json!({"version": d["version"]}),
+            )
+            .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(
+                problem_says(&v, "outcomes achieved") && problem_says(&v, "views of the child"),
+                "{v}"
+            );
+            let (s, d) = api(&app, "PUT", &format!("/api/v1/decisions/{}", d["id"]), &admin, &json!({
+                "version": d["version"],
+                "outcome": "continue",
+                "rationale": "The short breaks are working; the family wants them to go on.",
+                "needs": ["health"],
+                "lead_agency_id": agency(&app, "Children%"),
+                "key_worker_id": user(&app, "referrer@northmoor.example"),
+                "review_date": iso(next),
+                "outcomes_achieved": "School attendance is up from 60% to 92%; no overnight hospital stays.",
+                "views": "Robin says the weekends are “the best bit”; the parents are sleeping again.",
+            })).await;
+            assert_eq!(s, StatusCode::OK, "{d}");
+            let (s, d) = api(
+                &app,
+                "POST",
+                &format!("/api/v1/decisions/{}/sign", d["id"]),
+                &chair,
+                &json!({"version": d["version"]}),
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK, "{d}");
+            // The agreement continues with its next review; the review referral is closed as reviewed.
+            assert_eq!(referral(&app, id).status, Status::AgreementActive);
+            let review = referral(&app, rid);
+            assert_eq!(review.status, Status::Closed);
+            assert_eq!(review.closure_reason.as_deref(), Some("reviewed"));
+            let a = blocking(|| {
+                agreements::of_referral(&mut conn(&app), id)
+                    .unwrap()
+                    .unwrap()
+            });
+            assert_eq!(a.current.terms.review_date, next);
+            assert_eq!(a.current_number, 2);
+            assert!(a.review_referral_id.is_none());
+            assert!(
+                a.current.reason.contains("Reviewed by the panel"),
+                "{}",
+                a.current.reason
+            );
+            // The review's page names the agreement it reviewed.
+            let page = body_text(
+                app.send(get(&format!("/referrals/{rid}/decision"), Some(&admin)))
+                    .await,
+            )
+            .await;
+            assert!(
+                page.contains("Agreement under review") && page.contains("School attendance is up"),
+                "{page}"
+            );
+        });
+    }
+}

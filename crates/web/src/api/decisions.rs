@@ -82,6 +82,12 @@ pub struct DecisionIn {
     pub end: Option<String>,
     #[serde(default)]
     pub shares: Vec<ShareIn>,
+    /// At a review: the outcomes achieved against those sought.
+    pub outcomes_achieved: Option<String>,
+    /// At a review: the views of the child and family.
+    pub views: Option<String>,
+    /// When a review ends the agreement: suitable-programme or no-longer-in-need.
+    pub closure_reason: Option<String>,
 }
 
 /// A date typed as YYYY-MM-DD into a GOV.UK date input's three fields (so the
@@ -115,6 +121,9 @@ fn to_form(i: DecisionIn) -> Form {
         i.contract_agency_id.map(|x| x.to_string()),
     );
     one("provider", i.provider);
+    one("outcomes_achieved", i.outcomes_achieved);
+    one("views", i.views);
+    one("closure_reason", i.closure_reason);
     one(
         "direct_payment",
         i.direct_payment
@@ -191,6 +200,9 @@ pub struct DecisionOut {
     pub start: Option<NaiveDate>,
     pub end: Option<NaiveDate>,
     pub shares: Vec<ShareOut>,
+    pub outcomes_achieved: String,
+    pub views: String,
+    pub closure_reason: Option<String>,
     pub corrects_id: Option<i64>,
     pub corrected_by_id: Option<i64>,
     pub total_pence: i64,
@@ -233,6 +245,9 @@ impl From<Decision> for DecisionOut {
                     percent: apportion::percent(s.basis_points),
                 })
                 .collect(),
+            outcomes_achieved: x.outcomes_achieved,
+            views: x.views,
+            closure_reason: x.closure_reason,
             corrects_id: d.corrects_id,
             corrected_by_id: d.corrected_by_id,
             total_pence: d.total.0,
