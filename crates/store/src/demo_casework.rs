@@ -341,6 +341,108 @@ const MEETING_STORIES: [Story; 2] = [
     },
 ];
 
+/// The chair signs off the panel's decision on `id` (considered at `past`):
+/// the recommended option, Northmoor County Council 60% and the ICB 40%, with
+/// a review in six months. Adults & Communities sent apologies and has not
+/// answered its recommendation, so the agreement is pending.
+#[allow(clippy::too_many_arguments)]
+fn decided(
+    tx: &mut Tx<'_>,
+    as_admin: &Actor,
+    as_chair: &Actor,
+    chair: &User,
+    jfp: &Panel,
+    id: i64,
+    past: &meetings::Meeting,
+    cal: &Calendar,
+) -> Result<(), ChangeError> {
+    use jp_domain::decision::{Draft, Expectation, Outcome, Share};
+    let Some(r) = referrals::get(tx, id)? else {
+        return Ok(());
+    };
+    let Some(option) = referrals::options(tx, id)?
+        .into_iter()
+        .find(|o| Some(o.id) == r.recommended_option_id)
+    else {
+        return Ok(());
+    };
+    let (Some(start), Some(end)) = (
+        option.lines.iter().map(|l| l.line.start).min(),
+        option.lines.iter().map(|l| l.line.end).max(),
+    ) else {
+        return Ok(());
+    };
+    let find = |tx: &mut Tx<'_>, sql: &str, like: &str| -> Result<Option<i64>, ChangeError> {
+        Ok(tx
+            .query_opt(sql, &crate::params![like])?
+            .map(|row| row.get(0))
+            .transpose()?)
+    };
+    let org = "SELECT id FROM organisations WHERE name LIKE $1";
+    let agency = "SELECT id FROM agencies WHERE name LIKE $1";
+    let (Some(la), Some(icb), Some(csc), Some(placements)) = (
+        find(tx, org, "Northmoor County%")?,
+        find(tx, org, "Northmoor and Dale%")?,
+        find(tx, agency, "Children%")?,
+        find(tx, agency, "Commissioning%")?,
+    ) else {
+        return Ok(());
+    };
+    let needs = referrals::sections(tx, id)?
+        .get("needs")
+        .and_then(|s| s.answers.get("needs").cloned())
+        .unwrap_or_default();
+    let review = (start + Duration::days(182)).max(past.date + Duration::days(60));
+    let draft = Draft {
+        outcome: Some(Outcome::AgreedAsRecommended),
+        option_id: Some(option.id),
+        rationale: "The rehabilitation placement answers the assessed health and care needs set out in the referral; community options were tried and did not keep the child safe at home.".into(),
+        needs,
+        lead_agency_id: Some(csc),
+        key_worker_id: Some(r.referrer_id),
+        review_date: Some(review),
+        expectations: vec![Expectation {
+            what: "Report the first month's progress to the panel administrator".into(),
+            due: start + Duration::days(35),
+        }],
+        provider: option.provider.clone(),
+        contract_agency_id: Some(placements),
+        direct_payment: Some(false),
+        start: Some(start),
+        end: Some(end),
+        shares: vec![
+            Share {
+                organisation_id: la,
+                basis_points: 6_000,
+            },
+            Share {
+                organisation_id: icb,
+                basis_points: 4_000,
+            },
+        ],
+        ..Draft::default()
+    };
+    let did = crate::decisions::start(tx, as_admin, id, &draft)?;
+    let lines: Vec<CostLine> = option.lines.iter().map(|l| l.line.clone()).collect();
+    crate::decisions::sign(
+        tx,
+        as_chair,
+        did,
+        1,
+        &crate::decisions::SignContext {
+            today: past.date,
+            option_lines: lines,
+            delegated_limit: jfp.rules.delegated_limit,
+            authority: jfp.rules.escalation_authority.clone(),
+            letter_due: cal.after(past.date, jfp.rules.letter_due_days),
+            next_meeting: None,
+            affected_agencies: vec![csc, placements],
+            signer: chair,
+        },
+    )?;
+    Ok(())
+}
+
 /// Last month's meeting, held and minuted (one agency sent apologies), and an
 /// ad-hoc meeting next week whose papers are circulated.
 fn meeting_history(
@@ -450,6 +552,7 @@ fn meeting_history(
         meeting_run::close(tx, &as_admin, past.id, v)?;
         let v = version(tx, past.id)?;
         meeting_run::approve_minutes(tx, &as_chair, &chair, past.id, v, cal.after(past.date, 2))?;
+        decided(tx, &as_admin, &as_chair, &chair, jfp, id, &past, &cal)?;
     }
 
     // An ad-hoc meeting next week, papers circulated.

@@ -264,20 +264,6 @@ pub fn about(conn: &mut Conn, entity: &str, entity_id: &str) -> DbResult<Vec<Mai
     .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert_eq!(backoff(1), Duration::minutes(1));
-        assert_eq!(backoff(2), Duration::minutes(2));
-        assert_eq!(backoff(4), Duration::minutes(8));
-        assert_eq!(backoff(7), Duration::minutes(60));
-        assert_eq!(backoff(30), Duration::minutes(60));
-    }
-}
-
 /// A file kept to go with e-mails (a decision letter): (name, content type, bytes).
 pub fn add_attachment(
     tx: &mut Tx<'_>,
@@ -300,4 +286,18 @@ pub fn attachment(conn: &mut Conn, id: i64) -> DbResult<Option<(String, String, 
     )?
     .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
     .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1), Duration::minutes(1));
+        assert_eq!(backoff(2), Duration::minutes(2));
+        assert_eq!(backoff(4), Duration::minutes(8));
+        assert_eq!(backoff(7), Duration::minutes(60));
+        assert_eq!(backoff(30), Duration::minutes(60));
+    }
 }

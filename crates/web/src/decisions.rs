@@ -319,11 +319,10 @@ pub async fn save_draft(
         let (mut draft, mut found) = decision::read(&|k| form.all(k).to_vec(), &ctx);
         // The chosen option fills the agreement's provider when left blank.
         if draft.outcome.is_some_and(Outcome::funds)
+            && draft.provider.is_empty()
             && let Some(o) = s.option(draft.option_id)
         {
-            if draft.provider.is_empty() {
-                draft.provider.clone_from(&o.provider);
-            }
+            draft.provider.clone_from(&o.provider);
         }
         found.extend(decision::check(&draft, &ctx, false));
         found.extend(unknown_organisations(&form, &ctx));
@@ -1419,34 +1418,28 @@ async fn render_page(
             }
         }
     }
-    let (v, all): (
-        Box<dyn Fn(&str) -> String>,
-        Box<dyn Fn(&str) -> Vec<String>>,
-    ) = match typed.clone() {
+    // What the form shows: as typed when it is shown again with errors, as saved otherwise.
+    let values: BTreeMap<String, Vec<String>> = match &typed {
         Some(f) => {
-            let g = f.clone();
-            (
-                Box::new(move |k: &str| f.get(k).to_owned()),
-                Box::new(move |k: &str| g.all(k).to_vec()),
-            )
+            let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (k, x) in f.pairs() {
+                m.entry(k).or_default().push(x);
+            }
+            m
         }
-        None => {
-            let g = saved.clone();
-            (
-                Box::new(move |k: &str| {
-                    saved
-                        .get(k)
-                        .and_then(|x| x.first())
-                        .cloned()
-                        .unwrap_or_default()
-                }),
-                Box::new(move |k: &str| g.get(k).cloned().unwrap_or_default()),
-            )
-        }
+        None => saved,
     };
+    let v = |k: &str| {
+        values
+            .get(k)
+            .and_then(|x| x.first())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let all = |k: &str| values.get(k).cloned().unwrap_or_default();
     let can_start = s.rights.edit && s.r.status == Status::Considered && draft.is_none();
     let form = (s.rights.edit && (draft.is_some() || can_start))
-        .then(|| draft_form(&s, &*v, &*all, &errors));
+        .then(|| draft_form(&s, &v, &all, &errors));
     // The apportionment of the draft's terms as saved, so the chair sees each
     // organisation's cost by year and month before signing.
     let preview = draft.as_ref().and_then(|d| {
