@@ -234,7 +234,12 @@ fn a_decision_is_signed_off_apportioned_lettered_corrected_varied_and_closed() {
                 assert!(problem_says(&v, says), "expected “{says}” in {v}");
             }
             assert_eq!(
-                count(&app, "SELECT CAST(COUNT(*) AS BIGINT) FROM decisions"),
+                count(
+                    &app,
+                    &format!(
+                        "SELECT CAST(COUNT(*) AS BIGINT) FROM decisions WHERE referral_id = {id}"
+                    )
+                ),
                 0
             );
 
@@ -247,7 +252,12 @@ fn a_decision_is_signed_off_apportioned_lettered_corrected_varied_and_closed() {
             let page = body_text(res).await;
             assert!(page.contains("govuk-error-summary") && page.contains("add up to 99.99%"));
             assert_eq!(
-                count(&app, "SELECT CAST(COUNT(*) AS BIGINT) FROM decisions"),
+                count(
+                    &app,
+                    &format!(
+                        "SELECT CAST(COUNT(*) AS BIGINT) FROM decisions WHERE referral_id = {id}"
+                    )
+                ),
                 0
             );
 
@@ -745,7 +755,12 @@ fn decide_without_funding(outcome: &'static str, then: Status) {
             }
             // Nothing funds: no agreement; the decision is on the record.
             assert_eq!(
-                count(&app, "SELECT CAST(COUNT(*) AS BIGINT) FROM agreements"),
+                count(
+                    &app,
+                    &format!(
+                        "SELECT CAST(COUNT(*) AS BIGINT) FROM agreements WHERE referral_id = {id}"
+                    )
+                ),
                 0
             );
             assert_eq!(
