@@ -786,6 +786,9 @@ async function checkDecisionWalk(users, referral) {
       }],
       ['decision: saved at 60/40; each organisation’s cost shown by year and month', async () => {
         await share(chair, 'Northmoor and Dale', '40')
+        await clickButton(chair, 'Show what each organisation pays')
+        assert((await mainText(chair)).includes('as entered, not saved yet'), 'the preview of what is entered')
+        await runAxe(chair)
         await clickButton(chair, 'Save the draft')
         const text = await mainText(chair)
         assert(text.includes('Northmoor County Council (60%)') && text.includes('Northmoor and Dale Integrated Care Board (40%)'), 'the apportionment table')

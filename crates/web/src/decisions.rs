@@ -1363,6 +1363,8 @@ struct DecisionPage {
     draft_id: String,
     draft_version: String,
     preview: Option<MoneyTables>,
+    /// The preview shows the values as entered, not yet saved.
+    preview_entered: bool,
     can_send: bool,
     letter_kind: &'static str,
     authority_fields: Vec<Field>,
@@ -1440,10 +1442,19 @@ async fn render_page(
     let can_start = s.rights.edit && s.r.status == Status::Considered && draft.is_none();
     let form = (s.rights.edit && (draft.is_some() || can_start))
         .then(|| draft_form(&s, &v, &all, &errors));
-    // The apportionment of the draft's terms as saved, so the chair sees each
-    // organisation's cost by year and month before signing.
-    let preview = draft.as_ref().and_then(|d| {
-        let x = &d.draft;
+    // The apportionment of the terms as entered (the preview button) or as
+    // saved, so the chair sees each organisation's cost by year and month
+    // while editing and before signing.
+    let entered: Option<Draft> = match &typed {
+        Some(f) if errors.is_empty() => {
+            let (d, problems) = decision::read(&|k| f.all(k).to_vec(), &s.context());
+            problems.is_empty().then_some(d)
+        }
+        _ => None,
+    };
+    let preview_entered = entered.is_some();
+    let source = entered.or_else(|| draft.as_ref().map(|d| d.draft.clone()));
+    let preview = source.as_ref().and_then(|x| {
         let (start, end) = (x.start?, x.end?);
         if x.shares.is_empty()
             || apportion::check(
@@ -1524,6 +1535,7 @@ async fn render_page(
         summary.0.push((anchor, m.clone()));
     }
     let view = DecisionPage {
+        preview_entered,
         page: PageCtx::new(p, format!("Decision: referral {}", s.r.id), "/referrals")
             .with_errors(&errors),
         draft_id: draft.as_ref().map(|d| d.id.to_string()).unwrap_or_default(),
@@ -1583,6 +1595,28 @@ fn optional_id(raw: &str) -> Result<Option<i64>, AppError> {
         .ok_or_else(|| AppError::BadRequest("The decision is not valid".into()))
 }
 
+/// The problems with what is entered, as the draft's save would find them.
+async fn preview_problems(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    form: &Form,
+) -> Result<Errors, AppError> {
+    let user = p.user.clone();
+    let s = state.db(move |c| scene(c, &user, id)).await?;
+    if !s.rights.edit {
+        return Err(AppError::Forbidden);
+    }
+    let ctx = s.context();
+    let (draft, mut found) = decision::read(&|k| form.all(k).to_vec(), &ctx);
+    found.extend(decision::check(&draft, &ctx, false));
+    let mut e = Errors::default();
+    for p in found {
+        e.add(&p.key, p.message);
+    }
+    Ok(e)
+}
+
 async fn save_page(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -1595,6 +1629,11 @@ async fn save_page(
     } else {
         None
     };
+    if form.get("action") == "preview" {
+        // Shows the apportionment of what is entered, saving nothing.
+        let errors = preview_problems(&state, &p, id, &form).await?;
+        return render_page(&state, &p, id, Some(form), errors).await;
+    }
     match save_draft(&state, &p, id, decision_id, v, form.clone()).await {
         Ok(_) => Ok(Redirect::to(&format!("/referrals/{id}/decision#draft")).into_response()),
         Err(r) => refused(&state, &p, id, Some(form), r).await,

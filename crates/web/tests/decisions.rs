@@ -251,6 +251,26 @@ fn a_decision_is_signed_off_apportioned_lettered_corrected_varied_and_closed() {
             assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
             let page = body_text(res).await;
             assert!(page.contains("govuk-error-summary") && page.contains("add up to 99.99%"));
+            // While editing, the page shows each organisation's cost without saving.
+            let r = referral(&app, id);
+            let mut f = kv(&[
+                ("outcome", "agreed-as-recommended"),
+                ("action", "preview"),
+                ("option", &r.recommended_option_id.unwrap().to_string()),
+            ]);
+            f.push((format!("share-{la}"), "60".into()));
+            f.push((format!("share-{icb}"), "40".into()));
+            let start = today() + Duration::days(60);
+            f.extend(date_fields("start", start));
+            f.extend(date_fields("end", start + Duration::days(364)));
+            let res = post(&app, &format!("/referrals/{id}/decision"), &admin, &f).await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let page = body_text(res).await;
+            assert!(
+                page.contains("as entered, not saved yet")
+                    && page.contains("Northmoor County Council (60%)"),
+                "{page}"
+            );
             assert_eq!(
                 count(
                     &app,
