@@ -21,7 +21,7 @@ use jp_domain::apportion;
 use jp_domain::costs::{CostLine, option_totals};
 use jp_domain::decision::{self, Context, Draft, MAX_EXPECTATIONS, Outcome, Problem};
 use jp_domain::lifecycle::{CLOSURE_REASONS, Status};
-use jp_domain::referral_form::NEEDS;
+use jp_domain::referral_form::{MONTHS, NEEDS};
 use jp_domain::{Pence, Role};
 use jp_store::accounts::User;
 use jp_store::agreements::{self, Agreement, Terms};
@@ -232,6 +232,24 @@ pub enum Refusal {
     /// Someone saved the record first.
     Conflict(String),
     App(AppError),
+}
+
+impl Refusal {
+    /// The field errors to show on the page again, or the error to raise.
+    /// `form_field` is where a refusal of the whole form is shown.
+    pub fn into_errors(self, form_field: &str) -> Result<Errors, AppError> {
+        match self {
+            Refusal::Fields(list) => {
+                let mut e = Errors::default();
+                for (k, m) in list {
+                    e.add(if k == "_form" { form_field } else { &k }, m);
+                }
+                Ok(e)
+            }
+            Refusal::Conflict(m) => Err(AppError::Conflict(m)),
+            Refusal::App(e) => Err(e),
+        }
+    }
 }
 
 impl From<AppError> for Refusal {
@@ -1125,12 +1143,7 @@ fn draft_form(
             Field::number(&key, &format!("{} (%)", o.name), v(&key))
         })
         .collect();
-    let attach = |mut fields: Vec<Field>| {
-        for f in &mut fields {
-            f.error = errors.get(&f.name).map(str::to_owned);
-        }
-        fields
-    };
+    let attach = |fields: Vec<Field>| crate::pages::with_errors(fields, errors);
     DraftForm {
         decision: attach(decision_fields),
         forward: attach(forward),
@@ -1156,21 +1169,6 @@ pub struct MoneyTables {
     pub totals: Vec<Pence>,
     pub total: Pence,
 }
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
 
 pub fn money_tables(lines: &[CostLine], shares: &[(String, u32)]) -> MoneyTables {
     let bp: Vec<u32> = shares.iter().map(|(_, b)| *b).collect();
@@ -1500,30 +1498,27 @@ async fn render_page(
     } else {
         "provisional"
     };
-    let authority_fields = vec![
-        Field::text(
-            "authority_by",
-            "Who agreed, with their post",
-            typed
-                .as_ref()
-                .map(|f| f.get("authority_by").to_owned())
-                .unwrap_or_default(),
-        ),
-        Field::date(
-            "authority_on",
-            "The date they agreed",
-            &typed
-                .as_ref()
-                .map(|f| f.date_typed("authority_on"))
-                .unwrap_or_default(),
-        ),
-    ]
-    .into_iter()
-    .map(|mut f| {
-        f.error = errors.get(&f.name).map(str::to_owned);
-        f
-    })
-    .collect();
+    let authority_fields = crate::pages::with_errors(
+        vec![
+            Field::text(
+                "authority_by",
+                "Who agreed, with their post",
+                typed
+                    .as_ref()
+                    .map(|f| f.get("authority_by").to_owned())
+                    .unwrap_or_default(),
+            ),
+            Field::date(
+                "authority_on",
+                "The date they agreed",
+                &typed
+                    .as_ref()
+                    .map(|f| f.date_typed("authority_on"))
+                    .unwrap_or_default(),
+            ),
+        ],
+        &errors,
+    );
     // The error summary links to each field's first input.
     let mut summary = Errors::default();
     for (k, m) in &errors.0 {
@@ -1573,17 +1568,8 @@ async fn refused(
     typed: Option<Form>,
     r: Refusal,
 ) -> Result<Response, AppError> {
-    match r {
-        Refusal::Fields(list) => {
-            let mut e = Errors::default();
-            for (k, m) in list {
-                e.add(&k, m);
-            }
-            render_page(state, p, referral_id, typed, e).await
-        }
-        Refusal::Conflict(m) => Err(AppError::Conflict(m)),
-        Refusal::App(e) => Err(e),
-    }
+    let e = r.into_errors("_form")?;
+    render_page(state, p, referral_id, typed, e).await
 }
 
 fn optional_id(raw: &str) -> Result<Option<i64>, AppError> {
@@ -1984,33 +1970,30 @@ async fn close_response(
             .map(|f| f.get(k).to_owned())
             .unwrap_or_default()
     };
-    let fields = vec![
-        Field::radios(
-            "reason",
-            "Why is the referral being closed?",
-            kept("reason"),
-            CLOSURE_REASONS
-                .iter()
-                .filter(|(k, _)| matches!(*k, "suitable-programme" | "no-longer-in-need"))
-                .map(|(k, l)| ((*k).to_owned(), (*l).to_owned()))
-                .collect(),
-        ),
-        Field::date(
-            "closed_on",
-            "Close on",
-            &form
-                .as_ref()
-                .map(|f| f.date_typed("closed_on"))
-                .unwrap_or_default(),
-        )
-        .hint("The funding agreement ends on this day: committed cost stops there"),
-    ]
-    .into_iter()
-    .map(|mut f| {
-        f.error = errors.get(&f.name).map(str::to_owned);
-        f
-    })
-    .collect();
+    let fields = crate::pages::with_errors(
+        vec![
+            Field::radios(
+                "reason",
+                "Why is the referral being closed?",
+                kept("reason"),
+                CLOSURE_REASONS
+                    .iter()
+                    .filter(|(k, _)| matches!(*k, "suitable-programme" | "no-longer-in-need"))
+                    .map(|(k, l)| ((*k).to_owned(), (*l).to_owned()))
+                    .collect(),
+            ),
+            Field::date(
+                "closed_on",
+                "Close on",
+                &form
+                    .as_ref()
+                    .map(|f| f.date_typed("closed_on"))
+                    .unwrap_or_default(),
+            )
+            .hint("The funding agreement ends on this day: committed cost stops there"),
+        ],
+        &errors,
+    );
     let mut summary = Errors::default();
     for (k, m) in &errors.0 {
         summary.add(if k == "reason" { "reason-0" } else { k }, m.clone());
@@ -2043,15 +2026,10 @@ async fn close_page(
     let on = form.date("closed_on", "the day the referral closes");
     match close(&state, &p, id, v, form.get("reason").to_owned(), on).await {
         Ok(_) => Ok(Redirect::to(&format!("/referrals/{id}")).into_response()),
-        Err(Refusal::Fields(list)) => {
-            let mut e = Errors::default();
-            for (k, m) in list {
-                e.add(if k == "_form" { "reason" } else { &k }, m);
-            }
+        Err(r) => {
+            let e = r.into_errors("reason")?;
             close_response(&state, &p, id, Some(form), e).await
         }
-        Err(Refusal::Conflict(m)) => Err(AppError::Conflict(m)),
-        Err(Refusal::App(e)) => Err(e),
     }
 }
 
@@ -2151,15 +2129,7 @@ async fn vary_response(
             .unwrap_or_default()
     };
     let typed = |k: &str| form.as_ref().map(|f| f.date_typed(k)).unwrap_or_default();
-    let attach = |fields: Vec<Field>| -> Vec<Field> {
-        fields
-            .into_iter()
-            .map(|mut f| {
-                f.error = errors.get(&f.name).map(str::to_owned);
-                f
-            })
-            .collect()
-    };
+    let attach = |fields: Vec<Field>| crate::pages::with_errors(fields, &errors);
     let fields = attach(vec![
         Field::textarea("reason", "Reason for the variation", kept("reason")).hint(
             "For example: the placement ends early; the panel agreed extra sessions at review",
@@ -2232,15 +2202,10 @@ async fn vary_page(
     let v = version(&form)?;
     match vary(&state, &p, id, v, form.clone()).await {
         Ok(_) => Ok(Redirect::to(&format!("/agreements/{id}")).into_response()),
-        Err(Refusal::Fields(list)) => {
-            let mut e = Errors::default();
-            for (k, m) in list {
-                e.add(&k, m);
-            }
+        Err(r) => {
+            let e = r.into_errors("_form")?;
             vary_response(&state, &p, id, Some(form), e).await
         }
-        Err(Refusal::Conflict(m)) => Err(AppError::Conflict(m)),
-        Err(Refusal::App(e)) => Err(e),
     }
 }
 
