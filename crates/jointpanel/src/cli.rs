@@ -89,6 +89,18 @@ pub enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
+    /// Finance: the committed-cost summary
+    Finance {
+        #[command(subcommand)]
+        command: FinanceCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FinanceCommand {
+    /// Recompute the committed-cost summary from every agreement; list and
+    /// correct any difference (exit 1 when there was one, 0 when it matched)
+    Rebuild,
 }
 
 #[derive(Subcommand, Debug)]
@@ -235,6 +247,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Calendar { command } => calendar(&g, command),
+        Command::Finance {
+            command: FinanceCommand::Rebuild,
+        } => finance_rebuild(&g),
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
@@ -251,6 +266,48 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+fn finance_rebuild(g: &Global) -> anyhow::Result<ExitCode> {
+    let store = open(g)?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {pos}/{len} agreements ({eta} left)",
+        )?
+        .progress_chars("=> "),
+    );
+    bar.set_message("Rebuilding the committed-cost summary");
+    let differences = jp_store::finance::rebuild(&mut store.conn()?, &mut |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    let agreements = bar.length().unwrap_or(0);
+    if differences.is_empty() {
+        println!("Checked {agreements} agreements: the summary matched them.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "Checked {agreements} agreements: {} row(s) differed and are now corrected:",
+        differences.len()
+    );
+    let pence = |p: Option<i64>| p.map_or("none".to_owned(), |p| jp_domain::Pence(p).to_string());
+    for d in differences.iter().take(50) {
+        println!(
+            "  agreement {} organisation {} {}-{:02}: stored {}, from the agreement {}",
+            d.agreement_id,
+            d.organisation_id,
+            d.year,
+            d.month,
+            pence(d.stored_pence),
+            pence(d.expected_pence)
+        );
+    }
+    if differences.len() > 50 {
+        println!("  … and {} more", differences.len() - 50);
+    }
+    Ok(ExitCode::from(1))
 }
 
 /// The serve defaults as clap would fill them from the environment.

@@ -257,3 +257,53 @@ fn calendar_shift_and_deadlines_as_the_spec_prints_them() {
         text(&o)
     );
 }
+
+/// `finance rebuild` on a database with the demo's agreement: the summary
+/// written with the agreement matches; a tampered row is reported and put right.
+fn finance_rebuild_finds_and_corrects(db: &jp_store::testing::TestDb) {
+    let run = |args: &[&str]| jointpanel(&db.url, args, None);
+    assert!(run(&["demo"]).status.success());
+    let o = run(&["finance", "rebuild"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("Checked 1 agreements: the summary matched them"),
+        "{}",
+        text(&o)
+    );
+    let mut c = db.store.conn().unwrap();
+    let total: i64 = c
+        .query_one(
+            "SELECT CAST(SUM(pence) AS BIGINT) FROM committed_costs",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(total, 7_436_000, "the demo agreement's £74,360.00");
+    c.execute(
+        "UPDATE committed_costs SET pence = pence + 1 WHERE month = (SELECT MIN(month) FROM committed_costs)",
+        &[],
+    )
+    .unwrap();
+    let o = run(&["finance", "rebuild"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("differed and are now corrected"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&["finance", "rebuild"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn finance_rebuild_reports_and_corrects_a_difference_on_sqlite() {
+    finance_rebuild_finds_and_corrects(&jp_store::testing::sqlite());
+}
+
+#[test]
+fn finance_rebuild_reports_and_corrects_a_difference_on_postgres() {
+    if let Some(db) = jp_store::testing::postgres() {
+        finance_rebuild_finds_and_corrects(&db);
+    }
+}

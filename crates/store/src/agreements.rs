@@ -266,6 +266,7 @@ pub fn create(
         serde_json::json!({"referral_id": referral.id, "decision_id": decision_id, "total_pence": t.total().0,
             "start": t.start, "end": t.end, "shares": t.shares}),
     )?;
+    crate::finance::refresh(tx, id)?;
     Ok(id)
 }
 
@@ -314,6 +315,7 @@ pub fn add_version(
             "before_total_pence": a.current.total.0, "end": t.end, "before_end": a.current.terms.end,
             "review_date": t.review_date, "shares": t.shares}),
     )?;
+    crate::finance::refresh(tx, id)?;
     get(tx, id)?.ok_or(ChangeError::NotFound)
 }
 
@@ -339,6 +341,7 @@ pub fn mark_active(tx: &mut Tx<'_>, actor: &Actor, id: i64) -> Result<(), Change
         Some(id.to_string()),
         serde_json::json!({"total_pence": a.current.total.0}),
     )?;
+    crate::finance::refresh(tx, id)?;
     Ok(())
 }
 
@@ -383,5 +386,6 @@ pub fn end(
         Some(id.to_string()),
         serde_json::json!({"on": on, "reason": reason}),
     )?;
+    crate::finance::refresh(tx, id)?;
     Ok(())
 }

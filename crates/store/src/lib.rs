@@ -17,6 +17,7 @@ pub mod decisions;
 pub mod demo;
 pub mod demo_casework;
 pub mod feeds;
+pub mod finance;
 pub mod meeting_run;
 pub mod meetings;
 pub mod migrate;

@@ -73,6 +73,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_decisions.sql"),
         postgres: include_str!("../migrations/postgres/0012_decisions.sql"),
     },
+    Migration {
+        version: 13,
+        name: "committed costs",
+        sqlite: include_str!("../migrations/sqlite/0013_finance.sql"),
+        postgres: include_str!("../migrations/postgres/0013_finance.sql"),
+    },
 ];
 
 const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"

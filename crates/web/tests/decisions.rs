@@ -589,6 +589,18 @@ fn a_decision_is_signed_off_apportioned_lettered_corrected_varied_and_closed() {
                 a["total_pence"], 930_000,
                 "100 days, two days a week at £325.50"
             );
+            // The committed-cost summary follows every change, in pence that add up.
+            let (sum, la_part): (i64, i64) = blocking(|| {
+                let mut c = conn(&app);
+                let sum = c.query_one(&format!("SELECT CAST(SUM(pence) AS BIGINT) FROM committed_costs WHERE agreement_id = {aid} AND committed"), &[]).unwrap().get(0).unwrap();
+                let la_part = c.query_one(&format!("SELECT CAST(SUM(pence) AS BIGINT) FROM committed_costs WHERE agreement_id = {aid} AND organisation_id = {la}"), &[]).unwrap().get(0).unwrap();
+                (sum, la_part)
+            });
+            assert_eq!(sum, 930_000);
+            assert_eq!(la_part, 465_000, "half, after the correction to 50/50");
+            let differences =
+                blocking(|| jp_store::finance::rebuild(&mut conn(&app), &mut |_, _| {}).unwrap());
+            assert!(differences.is_empty(), "{differences:?}");
             assert_eq!(a["versions"].as_array().unwrap().len(), 3);
 
             // Closure needs a reason; with one, the agreement ends there.
