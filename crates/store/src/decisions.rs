@@ -421,7 +421,7 @@ pub fn sign(
     tx.execute(
         "UPDATE decisions SET status = 'signed', present = $1, total_pence = $2, delegated_limit_pence = $3,
             authority = $4, authority_status = $5, letter_due = $6, signed_by = $7, signed_at = $8,
-            updated_at = $8, version = version + 1 WHERE id = $9",
+            updated_at = $8, version = version + 1, key_worker_id = $10, lead_agency_id = $11 WHERE id = $9",
         &params![
             present_json,
             total.0,
@@ -431,8 +431,15 @@ pub fn sign(
             corrected.as_ref().and_then(|c| c.letter_due).unwrap_or(ctx.letter_due),
             ctx.signer.id,
             now,
-            id
+            id,
+            d.draft.key_worker_id,
+            d.draft.lead_agency_id
         ],
+    )?;
+    // The decision in force, for the tracker.
+    tx.execute(
+        "UPDATE referrals SET decision_id = $1 WHERE id = $2",
+        &params![id, r.id],
     )?;
     audit::record(
         tx,

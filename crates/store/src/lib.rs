@@ -28,6 +28,7 @@ pub mod referrals;
 pub mod reviews;
 pub mod sessions;
 pub mod testing;
+pub mod tracker;
 
 use db::{Backend, Conn, DbError, DbResult, PgManager, SqliteManager};
 use std::path::{Path, PathBuf};

@@ -79,6 +79,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_finance.sql"),
         postgres: include_str!("../migrations/postgres/0013_finance.sql"),
     },
+    Migration {
+        version: 14,
+        name: "tracker",
+        sqlite: include_str!("../migrations/sqlite/0014_tracker.sql"),
+        postgres: include_str!("../migrations/postgres/0014_tracker.sql"),
+    },
 ];
 
 const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"

@@ -28,6 +28,7 @@ pub mod referrals;
 pub mod reviews;
 pub mod routes;
 pub mod state;
+pub mod tracker;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -55,6 +56,7 @@ pub fn all_routes() -> routes::Routes {
         .merge(meeting_run::routes())
         .merge(pack::routes())
         .merge(decisions::routes())
+        .merge(tracker::routes())
         .merge(feeds::routes())
         .merge(api::routes())
 }

@@ -38,6 +38,14 @@ pub fn navigation(roles: &[Role], path: &str) -> Vec<NavItem> {
         items.push(("/children", "Children"));
         items.push(("/meetings", "Meetings"));
     }
+    if roles.iter().any(|r| {
+        matches!(
+            r,
+            Role::Administrator | Role::Chair | Role::Member | Role::Finance
+        )
+    }) {
+        items.push(("/tracker", "Tracker"));
+    }
     if roles.contains(&Role::SystemAdministrator) {
         items.push(("/admin", "Administration"));
     } else if roles.contains(&Role::Administrator) {

@@ -80,6 +80,13 @@ const CHAIR: Access = Roles(&[Role::Chair]);
 /// The people of a panel's meetings: administrators, chairs, members and
 /// deputies (who hold the member role); handlers check the panel itself.
 const PANEL_PEOPLE: Access = Roles(&[Role::Administrator, Role::Chair, Role::Member]);
+/// Who reads the tracker: panel administrators, chairs, members and finance.
+const TRACKER_READERS: Access = Roles(&[
+    Role::Administrator,
+    Role::Chair,
+    Role::Member,
+    Role::Finance,
+]);
 /// Who records a panel's decisions: business support and the chair (seed 002 §8).
 const DECISION_EDITORS: Access = Roles(&[Role::Administrator, Role::Chair]);
 /// The service's running: bank holiday lists, closure days, the e-mail
@@ -278,6 +285,9 @@ pub const POLICY: &[Rule] = &[
     rule(Post, "/api/v1/agreements/{id}/variations", PANEL_ADMIN),
     rule(Post, "/api/v1/agreements/{id}/activate", PANEL_ADMIN),
     rule(Post, "/api/v1/referrals/{id}/close", PANEL_ADMIN),
+    // The tracker (SPEC §7): panel people see their panels; finance sees money and ids.
+    rule(Get, "/tracker", TRACKER_READERS),
+    rule(Get, "/api/v1/tracker", TRACKER_READERS),
     rule(Get, "/api/v1/audit", AUDITOR),
     rule(Get, "/api/v1/audit/verify", AUDITOR),
 ];

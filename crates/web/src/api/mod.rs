@@ -70,6 +70,7 @@ impl Modify for Security {
         decisions::list, decisions::create, decisions::update, decisions::sign, decisions::correct,
         decisions::authority, decisions::letter, decisions::get_agreement, decisions::vary, decisions::activate,
         decisions::close,
+        crate::tracker::api,
     ),
     components(schemas(Problem, FieldProblem)),
     modifiers(&Security),

@@ -1,0 +1,435 @@
+//! The tracker page and its JSON (SPEC §7): every referral at the panel, with
+//! search, filters, sorting and keyset pages; the address holds the filters,
+//! so a view can be bookmarked and shared.
+
+use crate::auth::Principal;
+use crate::error::{ApiError, AppError};
+use crate::forms::Errors;
+use crate::pages::{PageCtx, date, render_checked};
+use crate::routes::Routes;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::{Extension, Json};
+use chrono::NaiveDate;
+use jp_domain::lifecycle::Status;
+use jp_domain::{Pence, Role};
+use jp_store::tracker::{self, Cursor, Filter, Row, Sort};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+pub fn routes() -> Routes {
+    Routes::default()
+        .get("/tracker", page)
+        .get("/api/v1/tracker", api)
+}
+
+/// Rows on a page.
+pub const PAGE_SIZE: i64 = 50;
+
+/// The tracker's address: every filter, the sort and where the page starts.
+#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TrackerQuery {
+    /// Child's name, local ID or NHS number, or a referral number
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub panel: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub agency: String,
+    #[serde(default)]
+    pub need: String,
+    /// Submitted on or after (YYYY-MM-DD)
+    #[serde(default)]
+    pub from: String,
+    /// Submitted on or before (YYYY-MM-DD)
+    #[serde(default)]
+    pub to: String,
+    /// Review due on or before (YYYY-MM-DD)
+    #[serde(default)]
+    pub review_by: String,
+    /// newest, oldest, submitted, meeting or review
+    #[serde(default)]
+    pub sort: String,
+    /// The cursor of the page to show (from the previous page's `next`)
+    #[serde(default)]
+    pub after: String,
+}
+
+impl TrackerQuery {
+    /// The filter, sort and cursor, or a message for each field that is wrong.
+    fn read(&self) -> Result<(Filter, Sort, Option<Cursor>), Vec<(String, String)>> {
+        let mut problems = Vec::new();
+        let mut f = Filter {
+            q: Some(self.q.chars().take(100).collect()).filter(|q: &String| !q.trim().is_empty()),
+            ..Filter::default()
+        };
+        let id = |key: &str, raw: &str, problems: &mut Vec<(String, String)>| {
+            if raw.trim().is_empty() {
+                return None;
+            }
+            let v = crate::admin::chosen_id(raw);
+            if v.is_none() {
+                problems.push((key.to_owned(), format!("Choose a {key} from the list")));
+            }
+            v
+        };
+        f.panel_id = id("panel", &self.panel, &mut problems);
+        f.agency_id = id("agency", &self.agency, &mut problems);
+        if !self.status.trim().is_empty() {
+            match Status::parse(self.status.trim()).filter(|s| tracker::LISTED.contains(s)) {
+                Some(s) => f.status = Some(s),
+                None => problems.push(("status".into(), "Choose a status from the list".into())),
+            }
+        }
+        if !self.need.trim().is_empty() {
+            match jp_domain::panel_rules::NEED_LEVELS
+                .iter()
+                .find(|(k, _)| *k == self.need.trim())
+            {
+                Some((k, _)) => f.need_level = Some((*k).to_owned()),
+                None => {
+                    problems.push(("need".into(), "Choose a level of need from the list".into()))
+                }
+            }
+        }
+        for (key, raw, slot) in [
+            ("from", &self.from, &mut f.submitted_from),
+            ("to", &self.to, &mut f.submitted_to),
+            ("review_by", &self.review_by, &mut f.review_by),
+        ] {
+            if raw.trim().is_empty() {
+                continue;
+            }
+            match NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d") {
+                Ok(d) => *slot = Some(d),
+                Err(_) => problems.push((
+                    key.to_owned(),
+                    format!(
+                        "Enter the date as year-month-day, like 2027-04-01 (not “{}”)",
+                        raw.chars().take(30).collect::<String>()
+                    ),
+                )),
+            }
+        }
+        if let (Some(a), Some(b)) = (f.submitted_from, f.submitted_to)
+            && b < a
+        {
+            problems.push((
+                "to".into(),
+                "The “to” date must be the same as or after the “from” date".into(),
+            ));
+        }
+        let sort = if self.sort.trim().is_empty() {
+            Sort::default()
+        } else {
+            Sort::parse(&self.sort).unwrap_or_else(|| {
+                problems.push(("sort".into(), "Choose an order from the list".into()));
+                Sort::default()
+            })
+        };
+        let after = if self.after.trim().is_empty() {
+            None
+        } else {
+            let c = Cursor::parse(&self.after);
+            if c.is_none() {
+                problems.push((
+                    "after".into(),
+                    "The page address is not valid: start again from the first page".into(),
+                ));
+            }
+            c
+        };
+        if problems.is_empty() {
+            Ok((f, sort, after))
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The address of this view with `after` as its start.
+    fn with_after(&self, after: &str) -> String {
+        let pairs = [
+            ("q", self.q.as_str()),
+            ("panel", &self.panel),
+            ("status", &self.status),
+            ("agency", &self.agency),
+            ("need", &self.need),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("review_by", &self.review_by),
+            ("sort", &self.sort),
+            ("after", after),
+        ];
+        let q: Vec<String> = pairs
+            .iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(k, v)| format!("{k}={}", crate::forms::url_encode(v)))
+            .collect();
+        if q.is_empty() {
+            "/tracker".into()
+        } else {
+            format!("/tracker?{}", q.join("&"))
+        }
+    }
+}
+
+/// Who sees the tracker and which panels: administrators and finance every
+/// panel; chairs and members the panels they sit on.
+fn scope(c: &mut jp_store::db::Conn, p: &Principal) -> Result<(Option<Vec<i64>>, bool), AppError> {
+    let u = &p.user;
+    let names =
+        !u.has(Role::Finance) || u.has_any(&[Role::Administrator, Role::Chair, Role::Member]);
+    if u.has_any(&[Role::Administrator, Role::Finance]) {
+        return Ok((None, names));
+    }
+    Ok((Some(jp_store::referrals::panels_sat_on(c, u.id)?), names))
+}
+
+/// The financial year today falls in.
+fn this_year() -> i32 {
+    jp_domain::apportion::financial_year(crate::referrals::today())
+}
+
+struct Loaded {
+    rows: Vec<Row>,
+    next: Option<Cursor>,
+    names: bool,
+    organisations: Vec<(i64, String)>,
+    panels: Vec<(i64, String)>,
+    agencies: Vec<(i64, String)>,
+}
+
+async fn load(
+    state: &AppState,
+    p: &Principal,
+    f: Filter,
+    sort: Sort,
+    after: Option<Cursor>,
+) -> Result<Loaded, AppError> {
+    let principal = p.clone();
+    state
+        .db(move |c| {
+            let (panels_only, names) = scope(c, &principal)?;
+            let mut f = f;
+            f.panels = panels_only.clone();
+            let page = tracker::page(c, &f, sort, after.as_ref(), PAGE_SIZE, this_year())?;
+            let panels = jp_store::reference::panels::list(c)?
+                .into_iter()
+                .filter(|x| panels_only.as_ref().is_none_or(|only| only.contains(&x.id)))
+                .map(|x| (x.id, x.name))
+                .collect();
+            Ok(Loaded {
+                rows: page.rows,
+                next: page.next,
+                names,
+                organisations: jp_store::reference::organisations::list(c)?
+                    .into_iter()
+                    .map(|o| (o.id, o.name))
+                    .collect(),
+                panels,
+                agencies: jp_store::reference::agencies::list(c)?
+                    .into_iter()
+                    .map(|a| (a.id, a.name))
+                    .collect(),
+            })
+        })
+        .await
+}
+
+#[derive(Template)]
+#[template(path = "tracker.html")]
+struct TrackerPage {
+    page: PageCtx,
+    q: TrackerQuery,
+    rows: Vec<Row>,
+    names: bool,
+    organisations: Vec<(i64, String)>,
+    panels: Vec<(String, String)>,
+    agencies: Vec<(String, String)>,
+    statuses: Vec<(String, String)>,
+    needs: Vec<(String, String)>,
+    sorts: Vec<(String, String)>,
+    next: Option<String>,
+    first: Option<String>,
+    year: String,
+    today: NaiveDate,
+    errors: Errors,
+}
+
+impl TrackerPage {
+    /// Children aged 14 and over: preparing for adulthood (SPEC §7).
+    fn adulthood(&self, r: &Row) -> bool {
+        r.age_on(self.today) >= 14
+    }
+    fn overdue(&self, r: &Row) -> bool {
+        r.agreement_status.as_deref() == Some("active")
+            && r.review_date.is_some_and(|d| d < self.today)
+    }
+    fn cost(&self, r: &Row, org: &i64) -> String {
+        r.annual
+            .get(org)
+            .map(|p| Pence(*p).to_string())
+            .unwrap_or_default()
+    }
+}
+
+fn with_blank(
+    first: &str,
+    items: impl IntoIterator<Item = (String, String)>,
+) -> Vec<(String, String)> {
+    let mut v = vec![(String::new(), first.to_owned())];
+    v.extend(items);
+    v
+}
+
+async fn page(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<TrackerQuery>,
+) -> Result<Response, AppError> {
+    let (read, mut errors) = match q.read() {
+        Ok(x) => (x, Errors::default()),
+        Err(list) => {
+            let mut e = Errors::default();
+            for (k, m) in list {
+                e.add(&k, m);
+            }
+            ((Filter::default(), Sort::default(), None), e)
+        }
+    };
+    let (f, sort, after) = read;
+    let had_errors = !errors.is_empty();
+    let mut l = load(&state, &p, f, sort, after.clone()).await?;
+    if had_errors {
+        // Nothing is listed under a filter that could not be read.
+        l.rows.clear();
+        l.next = None;
+        errors.0.sort_by_key(|(k, _)| k == "after");
+    }
+    let fy = this_year();
+    let view = TrackerPage {
+        page: PageCtx::new(&p, "Tracker", "/tracker").with_errors(&errors),
+        next: l.next.as_ref().map(|c| q.with_after(&c.encode())),
+        first: after.is_some().then(|| q.with_after("")),
+        rows: l.rows,
+        names: l.names,
+        organisations: l.organisations,
+        panels: with_blank(
+            "Every panel",
+            l.panels.into_iter().map(|(i, n)| (i.to_string(), n)),
+        ),
+        agencies: with_blank(
+            "Every agency",
+            l.agencies.into_iter().map(|(i, n)| (i.to_string(), n)),
+        ),
+        statuses: with_blank(
+            "Every status",
+            tracker::LISTED
+                .iter()
+                .map(|s| (s.slug().to_owned(), s.label().to_owned())),
+        ),
+        needs: with_blank(
+            "Every level",
+            jp_domain::panel_rules::NEED_LEVELS
+                .iter()
+                .map(|(k, l)| ((*k).to_owned(), (*l).to_owned())),
+        ),
+        sorts: Sort::ALL
+            .iter()
+            .map(|s| (s.slug().to_owned(), s.label().to_owned()))
+            .collect(),
+        year: format!("{fy}/{:02}", (fy + 1) % 100),
+        today: crate::referrals::today(),
+        q,
+        errors,
+    };
+    Ok(render_checked(&view, &view.errors))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrackerRow {
+    pub referral_id: i64,
+    pub child_id: i64,
+    pub child_local_id: String,
+    /// Absent for finance officers (money and ids, not names)
+    pub child_name: Option<String>,
+    pub preparing_for_adulthood: bool,
+    pub panel: String,
+    pub meeting_date: Option<NaiveDate>,
+    pub status: String,
+    pub request_type: Option<String>,
+    pub need_level: Option<String>,
+    pub agency: Option<String>,
+    pub decision_id: Option<i64>,
+    pub outcome: Option<String>,
+    pub key_worker: Option<String>,
+    pub agreement_id: Option<i64>,
+    pub agreement_status: Option<String>,
+    pub review_date: Option<NaiveDate>,
+    /// Committed pence this financial year, by organisation id
+    pub annual_pence: std::collections::BTreeMap<String, i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrackerOut {
+    /// The financial year of `annual_pence`, by the year it starts
+    pub financial_year: i32,
+    pub rows: Vec<TrackerRow>,
+    /// Pass as `after` for the next page; absent on the last
+    pub next: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/tracker", tag = "tracker", params(TrackerQuery),
+    responses((status = 200, body = TrackerOut), (status = 422, body = crate::error::Problem)))]
+pub async fn api(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<TrackerQuery>,
+) -> Result<Json<TrackerOut>, ApiError> {
+    let (f, sort, after) = q.read().map_err(crate::api::unprocessable)?;
+    let l = load(&state, &p, f, sort, after).await?;
+    let today = crate::referrals::today();
+    Ok(Json(TrackerOut {
+        financial_year: this_year(),
+        next: l.next.map(|c| c.encode()),
+        rows: l
+            .rows
+            .into_iter()
+            .map(|r| TrackerRow {
+                preparing_for_adulthood: r.age_on(today) >= 14,
+                referral_id: r.referral_id,
+                child_id: r.child_id,
+                child_local_id: r.child_local_id,
+                child_name: l.names.then_some(r.child_name),
+                panel: r.panel,
+                meeting_date: r.meeting_date,
+                status: r.status.slug().to_owned(),
+                request_type: r.request_type,
+                need_level: r.need_level,
+                agency: r.agency,
+                decision_id: r.decision_id,
+                outcome: r.outcome,
+                key_worker: r.key_worker,
+                agreement_id: r.agreement_id,
+                agreement_status: r.agreement_status,
+                review_date: r.review_date,
+                annual_pence: r.annual.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            })
+            .collect(),
+    }))
+}
+
+/// "9 May 2023", or the words for none.
+pub fn date_or(d: Option<NaiveDate>, none: &str) -> String {
+    d.map(date).unwrap_or_else(|| none.to_owned())
+}
+
+/// A decision outcome's words from its slug.
+pub fn outcome_label(slug: &str) -> &'static str {
+    jp_domain::decision::Outcome::parse(slug).map_or("", jp_domain::decision::Outcome::label)
+}
