@@ -28,6 +28,9 @@ pub fn routes() -> Routes {
 /// Rows on a page.
 pub const PAGE_SIZE: i64 = 50;
 
+/// What the address asks for: the filter, the order and where the page starts.
+type View = (Filter, Sort, Option<Cursor>);
+
 /// The tracker's address: every filter, the sort and where the page starts.
 #[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -62,7 +65,7 @@ pub struct TrackerQuery {
 
 impl TrackerQuery {
     /// The filter, sort and cursor, or a message for each field that is wrong.
-    fn read(&self) -> Result<(Filter, Sort, Option<Cursor>), Vec<(String, String)>> {
+    fn read(&self) -> Result<View, Vec<(String, String)>> {
         let mut problems = Vec::new();
         let mut f = Filter {
             q: Some(self.q.chars().take(100).collect()).filter(|q: &String| !q.trim().is_empty()),
@@ -258,6 +261,9 @@ struct TrackerPage {
     first: Option<String>,
     year: String,
     today: NaiveDate,
+    /// Chairs and members open decided referrals at their decision (their
+    /// view of the papers ends when the meeting closes).
+    decision_links: bool,
     errors: Errors,
 }
 
@@ -269,6 +275,13 @@ impl TrackerPage {
     fn overdue(&self, r: &Row) -> bool {
         r.agreement_status.as_deref() == Some("active")
             && r.review_date.is_some_and(|d| d < self.today)
+    }
+    fn href(&self, r: &Row) -> String {
+        if self.decision_links && r.status.considered_or_later() {
+            format!("/referrals/{}/decision", r.referral_id)
+        } else {
+            format!("/referrals/{}", r.referral_id)
+        }
     }
     fn cost(&self, r: &Row, org: &i64) -> String {
         r.annual
@@ -345,6 +358,7 @@ async fn page(
             .collect(),
         year: format!("{fy}/{:02}", (fy + 1) % 100),
         today: crate::referrals::today(),
+        decision_links: !p.user.has_any(&[Role::Administrator, Role::Finance]),
         q,
         errors,
     };
