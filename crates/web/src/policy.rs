@@ -288,6 +288,8 @@ pub const POLICY: &[Rule] = &[
     // The tracker (SPEC §7): panel people see their panels; finance sees money and ids.
     rule(Get, "/tracker", TRACKER_READERS),
     rule(Get, "/api/v1/tracker", TRACKER_READERS),
+    rule(Get, "/tracker/export.csv", TRACKER_READERS),
+    rule(Get, "/tracker/export.xlsx", TRACKER_READERS),
     rule(Get, "/api/v1/audit", AUDITOR),
     rule(Get, "/api/v1/audit/verify", AUDITOR),
 ];

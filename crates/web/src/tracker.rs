@@ -23,6 +23,8 @@ pub fn routes() -> Routes {
     Routes::default()
         .get("/tracker", page)
         .get("/api/v1/tracker", api)
+        .get("/tracker/export.csv", export_csv)
+        .get("/tracker/export.xlsx", export_xlsx)
 }
 
 /// Rows on a page.
@@ -276,6 +278,12 @@ impl TrackerPage {
         r.agreement_status.as_deref() == Some("active")
             && r.review_date.is_some_and(|d| d < self.today)
     }
+    /// This view's address as an export.
+    fn export(&self, format: &str) -> String {
+        self.q
+            .with_after("")
+            .replacen("/tracker", &format!("/tracker/export.{format}"), 1)
+    }
     fn href(&self, r: &Row) -> String {
         if self.decision_links && r.status.considered_or_later() {
             format!("/referrals/{}/decision", r.referral_id)
@@ -446,4 +454,285 @@ pub fn date_or(d: Option<NaiveDate>, none: &str) -> String {
 /// A decision outcome's words from its slug.
 pub fn outcome_label(slug: &str) -> &'static str {
     jp_domain::decision::Outcome::parse(slug).map_or("", jp_domain::decision::Outcome::label)
+}
+
+// ---------------------------------------------------------------------------
+// Exports: the filtered tracker as CSV (streamed a page at a time) or XLSX
+// (rows spilled to a temporary file, then streamed), audited.
+
+/// Rows read from the database per step of an export.
+const EXPORT_BATCH: i64 = 1_000;
+
+fn headers(names: bool, organisations: &[(i64, String)], year: &str) -> Vec<String> {
+    let mut h: Vec<String> = ["Referral", "Child local ID"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    if names {
+        h.push("Child".into());
+    }
+    for s in [
+        "Preparing for adulthood",
+        "Panel",
+        "Meeting",
+        "Status",
+        "Request",
+        "Level of need",
+        "Referrer's agency",
+        "Decision",
+        "Agreement",
+        "Agreement status",
+        "Review date",
+        "Key worker",
+    ] {
+        h.push(s.into());
+    }
+    for (_, name) in organisations {
+        h.push(format!("{name} {year} (£)"));
+    }
+    h
+}
+
+fn cells(
+    r: &Row,
+    names: bool,
+    organisations: &[(i64, String)],
+    today: NaiveDate,
+) -> Vec<jp_exports::Cell> {
+    use jp_exports::Cell;
+    let iso = |d: Option<NaiveDate>| Cell::opt(d.map(|d| d.format("%Y-%m-%d").to_string()));
+    let mut c = vec![Cell::Int(r.referral_id), Cell::text(&r.child_local_id)];
+    if names {
+        c.push(Cell::text(&r.child_name));
+    }
+    c.extend([
+        Cell::text(if r.age_on(today) >= 14 { "Yes" } else { "No" }),
+        Cell::text(&r.panel),
+        iso(r.meeting_date),
+        Cell::text(r.status.label()),
+        Cell::opt(r.request_type.clone()),
+        Cell::opt(r.need_level.clone()),
+        Cell::opt(r.agency.clone()),
+        Cell::opt(r.outcome.as_deref().map(outcome_label)),
+        r.agreement_id.map_or(Cell::Empty, Cell::Int),
+        Cell::opt(r.agreement_status.clone()),
+        iso(r.review_date),
+        Cell::opt(r.key_worker.clone()),
+    ]);
+    for (org, _) in organisations {
+        c.push(r.annual.get(org).map_or(Cell::Empty, |p| Cell::Pence(*p)));
+    }
+    c
+}
+
+/// Reads the export's filters (as the page does), records the export in the
+/// audit log, and returns what the writer needs.
+async fn begin_export(
+    state: &AppState,
+    p: &Principal,
+    q: &TrackerQuery,
+    format: &str,
+) -> Result<(Filter, Sort, bool, Vec<(i64, String)>), AppError> {
+    let (mut f, sort, _) = q.read().map_err(|list| {
+        AppError::Unprocessable(
+            list.into_iter()
+                .map(|(_, m)| m)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    let principal = p.clone();
+    let actor = p.actor();
+    let format = format.to_owned();
+    let filters = q.with_after("");
+    state
+        .db(move |c| {
+            let (panels, names) = scope(c, &principal)?;
+            f.panels = panels;
+            let organisations = jp_store::reference::organisations::list(c)?
+                .into_iter()
+                .map(|o| (o.id, o.name))
+                .collect();
+            let mut tx = c.begin()?;
+            jp_store::audit::record(
+                &mut tx,
+                &actor,
+                "tracker.exported",
+                "tracker",
+                None,
+                serde_json::json!({"format": format, "view": filters}),
+            )?;
+            tx.commit()?;
+            Ok((f, sort, names, organisations))
+        })
+        .await
+}
+
+type Chunk = Result<axum::body::Bytes, std::io::Error>;
+
+fn streamed(
+    rx: tokio::sync::mpsc::Receiver<Chunk>,
+    content_type: &str,
+    file_name: &str,
+) -> Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let mut res = axum::body::Body::from_stream(stream).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Every row of the view, a batch at a time, to `each`.
+fn each_row(
+    store: &jp_store::Store,
+    f: &Filter,
+    sort: Sort,
+    mut each: impl FnMut(&[Row]) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut conn = store.conn().map_err(|e| e.to_string())?;
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = tracker::page(
+            &mut conn,
+            f,
+            sort,
+            after.as_ref(),
+            EXPORT_BATCH,
+            this_year(),
+        )
+        .map_err(|e| e.to_string())?;
+        each(&page.rows)?;
+        match page.next {
+            Some(n) => after = Some(n),
+            None => return Ok(()),
+        }
+    }
+}
+
+async fn export_csv(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<TrackerQuery>,
+) -> Result<Response, AppError> {
+    let (f, sort, names, organisations) = begin_export(&state, &p, &q, "csv").await?;
+    let fy = this_year();
+    let year = format!("{fy}/{:02}", (fy + 1) % 100);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(4);
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let today = crate::referrals::today();
+        let head: Vec<jp_exports::Cell> = headers(names, &organisations, &year)
+            .into_iter()
+            .map(jp_exports::Cell::Text)
+            .collect();
+        // A UTF-8 byte order mark, so spreadsheet programs read £ and names right.
+        let first = format!("\u{feff}{}", jp_exports::csv_line(&head));
+        if tx.blocking_send(Ok(first.into())).is_err() {
+            return;
+        }
+        let result = each_row(&store, &f, sort, |rows| {
+            let mut chunk = String::new();
+            for r in rows {
+                chunk.push_str(&jp_exports::csv_line(&cells(
+                    r,
+                    names,
+                    &organisations,
+                    today,
+                )));
+            }
+            tx.blocking_send(Ok(chunk.into()))
+                .map_err(|_| "the client went away".to_owned())
+        });
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "tracker CSV export stopped");
+            let _ = tx.blocking_send(Err(std::io::Error::other(e)));
+        }
+    });
+    Ok(streamed(rx, "text/csv; charset=utf-8", "tracker.csv"))
+}
+
+async fn export_xlsx(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<TrackerQuery>,
+) -> Result<Response, AppError> {
+    let (f, sort, names, organisations) = begin_export(&state, &p, &q, "xlsx").await?;
+    let fy = this_year();
+    let year = format!("{fy}/{:02}", (fy + 1) % 100);
+    let store = state.store.clone();
+    // The workbook is written to a temporary file (rows spill to disk as they
+    // come), then streamed from it.
+    let file = tokio::task::spawn_blocking(move || -> Result<tempfile::NamedTempFile, AppError> {
+        let today = crate::referrals::today();
+        let head = headers(names, &organisations, &year);
+        let head: Vec<&str> = head.iter().map(String::as_str).collect();
+        let mut book = jp_exports::Xlsx::new("Tracker", &head)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut refused = None;
+        each_row(&store, &f, sort, |rows| {
+            for r in rows {
+                if let Err(e) = book.push(&cells(r, names, &organisations, today)) {
+                    refused = Some(e.to_string());
+                    return Err("stopped".into());
+                }
+            }
+            Ok(())
+        })
+        .or_else(|e| if refused.is_some() { Ok(()) } else { Err(e) })
+        .map_err(AppError::Internal)?;
+        if let Some(m) = refused {
+            return Err(AppError::Unprocessable(m));
+        }
+        let out = tempfile::NamedTempFile::new().map_err(|e| AppError::Internal(e.to_string()))?;
+        book.save(out.path())
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok(out)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))??;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(4);
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut f = match std::fs::File::open(file.path()) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match f.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if tx
+                        .blocking_send(Ok(axum::body::Bytes::copy_from_slice(&buf[..n])))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    Ok(streamed(
+        rx,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "tracker.xlsx",
+    ))
 }

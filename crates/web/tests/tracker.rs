@@ -222,3 +222,105 @@ fn filters_search_and_access() {
         });
     }
 }
+
+#[test]
+fn exports_stream_every_row_defuse_formulas_and_add_up() {
+    for app in TestApp::each_backend() {
+        run_async(async {
+            many(&app);
+            let admin = app.login(Role::Administrator);
+            // A child's name that a spreadsheet would run as a formula.
+            blocking(|| {
+                app.db
+                    .store
+                    .conn()
+                    .unwrap()
+                    .execute(
+                        "UPDATE children SET given_name = '=HYPERLINK(\"http://evil.example\",\"Open\")' WHERE id = (SELECT MIN(child_id) FROM referrals WHERE status <> 'draft')",
+                        &[],
+                    )
+                    .unwrap();
+            });
+            let res = app.send(get("/tracker/export.csv", Some(&admin))).await;
+            assert_eq!(res.status(), StatusCode::OK);
+            assert!(
+                res.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/csv")
+            );
+            let csv = body_text(res).await;
+            let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+            assert_eq!(
+                lines.len() as i64,
+                listed(&app) + 1,
+                "a header and every referral"
+            );
+            assert!(csv.contains("\"'=HYPERLINK("), "the formula is defused");
+            assert!(!csv.contains(",=HYPERLINK"));
+            // Filtered: the decided referral only, with its decision.
+            let res = app
+                .send(get("/tracker/export.csv?status=decided", Some(&admin)))
+                .await;
+            let csv = body_text(res).await;
+            assert_eq!(
+                csv.split("\r\n").filter(|l| !l.is_empty()).count(),
+                2,
+                "{csv}"
+            );
+            assert!(csv.contains("Agreed as recommended"), "{csv}");
+            // A filter that cannot be read is refused, not exported.
+            let res = app
+                .send(get("/tracker/export.csv?from=yesterday", Some(&admin)))
+                .await;
+            assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+            // The XLSX reads back with the right totals per organisation.
+            let res = app.send(get("/tracker/export.xlsx", Some(&admin))).await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("tracker.xlsx");
+            std::fs::write(&path, &bytes).unwrap();
+            use calamine::{DataType, Reader};
+            let mut book: calamine::Xlsx<_> = calamine::open_workbook(&path).unwrap();
+            let sheet = book.worksheet_range("Tracker").unwrap();
+            let rows: Vec<_> = sheet.rows().collect();
+            assert_eq!(rows.len() as i64, listed(&app) + 1);
+            let header: Vec<String> = rows[0].iter().map(ToString::to_string).collect();
+            let fy = jp_domain::apportion::financial_year(common::flow::today());
+            let expected: Vec<(String, i64)> = blocking(|| {
+                app.db
+                    .store
+                    .conn()
+                    .unwrap()
+                    .query(
+                        "SELECT o.name, CAST(SUM(c.pence) AS BIGINT) FROM committed_costs c JOIN organisations o ON o.id = c.organisation_id
+                         WHERE c.financial_year = $1 GROUP BY o.name",
+                        &params![i64::from(fy)],
+                    )
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+                    .collect()
+            });
+            assert!(!expected.is_empty());
+            for (org, pence) in expected {
+                let col = header.iter().position(|h| h.starts_with(&org)).unwrap();
+                let total: i64 = rows[1..]
+                    .iter()
+                    .filter_map(|r| r[col].as_f64())
+                    .map(|p| (p * 100.0).round() as i64)
+                    .sum();
+                assert_eq!(total, pence, "{org}");
+            }
+            assert_eq!(
+                common::flow::audit_count(&app, "tracker.exported"),
+                3,
+                "each export audited; the refused one made none"
+            );
+        });
+    }
+}
