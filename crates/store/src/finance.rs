@@ -151,3 +151,228 @@ pub fn by_organisation_and_year(conn: &mut Conn) -> DbResult<Vec<(i64, String, i
     .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
     .collect()
 }
+
+/// One organisation's money on one panel in a financial year.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Line {
+    pub organisation_id: i64,
+    pub organisation: String,
+    pub panel_id: i64,
+    pub panel: String,
+    pub budget: Option<i64>,
+    /// Committed by active (and ended) agreements over the whole year.
+    pub committed: i64,
+    /// Committed in the months still to come (from `from_month` on).
+    pub committed_ahead: i64,
+    /// Pending agreements (not yet committed).
+    pub pending: i64,
+    pub actual: i64,
+}
+
+impl Line {
+    /// Actual spend so far plus what is committed for the months to come.
+    pub fn forecast(&self) -> i64 {
+        self.actual + self.committed_ahead
+    }
+    /// The budget left after the forecast (negative: overspend).
+    pub fn remaining(&self) -> Option<i64> {
+        self.budget.map(|b| b - self.forecast())
+    }
+}
+
+/// Every organisation × panel with a budget, a commitment or spend in
+/// `financial_year`; `from` is today's (year, month): months from it on are
+/// "to come" for the forecast.
+pub fn year_lines(conn: &mut Conn, financial_year: i32, from: (i32, u32)) -> DbResult<Vec<Line>> {
+    let fy = i64::from(financial_year);
+    let mut lines: BTreeMap<(i64, i64), Line> = BTreeMap::new();
+    let names: BTreeMap<i64, String> = conn
+        .query("SELECT id, name FROM organisations", &[])?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?)))
+        .collect::<DbResult<_>>()?;
+    let panels: BTreeMap<i64, String> = conn
+        .query("SELECT id, name FROM panels", &[])?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?)))
+        .collect::<DbResult<_>>()?;
+    fn line<'a>(
+        lines: &'a mut BTreeMap<(i64, i64), Line>,
+        names: &BTreeMap<i64, String>,
+        panels: &BTreeMap<i64, String>,
+        org: i64,
+        panel: i64,
+    ) -> &'a mut Line {
+        lines.entry((org, panel)).or_insert_with(|| Line {
+            organisation_id: org,
+            organisation: names.get(&org).cloned().unwrap_or_default(),
+            panel_id: panel,
+            panel: panels.get(&panel).cloned().unwrap_or_default(),
+            ..Line::default()
+        })
+    }
+    let ahead = i64::from(from.0) * 100 + i64::from(from.1);
+    for r in conn.query(
+        "SELECT organisation_id, panel_id, committed, CAST(SUM(pence) AS BIGINT),
+                CAST(SUM(CASE WHEN year * 100 + month >= $2 THEN pence ELSE 0 END) AS BIGINT)
+         FROM committed_costs WHERE financial_year = $1 GROUP BY organisation_id, panel_id, committed",
+        &params![fy, ahead],
+    )? {
+        let (org, panel, committed, total, later): (i64, i64, bool, i64, i64) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+        let l = line(&mut lines, &names, &panels, org, panel);
+        if committed {
+            l.committed += total;
+            l.committed_ahead += later;
+        } else {
+            l.pending += total;
+        }
+    }
+    for r in conn.query(
+        "SELECT organisation_id, panel_id, pence FROM budgets WHERE financial_year = $1",
+        &params![fy],
+    )? {
+        let l = line(&mut lines, &names, &panels, r.get(0)?, r.get(1)?);
+        l.budget = Some(r.get(2)?);
+    }
+    for r in conn.query(
+        "SELECT organisation_id, panel_id, CAST(SUM(pence) AS BIGINT) FROM spend WHERE financial_year = $1
+         GROUP BY organisation_id, panel_id",
+        &params![fy],
+    )? {
+        let l = line(&mut lines, &names, &panels, r.get(0)?, r.get(1)?);
+        l.actual = r.get(2)?;
+    }
+    let mut out: Vec<Line> = lines.into_values().collect();
+    out.sort_by(|a, b| (&a.organisation, &a.panel).cmp(&(&b.organisation, &b.panel)));
+    Ok(out)
+}
+
+/// Sets an organisation's budget on a panel for a financial year (a new row,
+/// or the saved one at `version`), audited.
+pub fn set_budget(
+    tx: &mut Tx<'_>,
+    actor: &crate::Actor,
+    organisation_id: i64,
+    panel_id: i64,
+    financial_year: i32,
+    pence: i64,
+    version: Option<i64>,
+) -> Result<(), crate::ChangeError> {
+    if pence < 0 {
+        return Err(crate::ChangeError::Invalid(
+            "A budget cannot be less than £0".into(),
+        ));
+    }
+    let fy = i64::from(financial_year);
+    let current: Option<(i64, i64)> = tx
+        .query_opt(
+            "SELECT pence, version FROM budgets WHERE organisation_id = $1 AND panel_id = $2 AND financial_year = $3",
+            &params![organisation_id, panel_id, fy],
+        )?
+        .map(|r| Ok::<_, crate::db::DbError>((r.get(0)?, r.get(1)?)))
+        .transpose()?;
+    let now = crate::db::now();
+    match (current, version) {
+        (None, _) => {
+            tx.execute(
+                "INSERT INTO budgets (organisation_id, panel_id, financial_year, pence, updated_by, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &params![organisation_id, panel_id, fy, pence, actor.user_id, now],
+            )?;
+        }
+        (Some((_, v)), Some(seen)) if v != seen => {
+            return Err(crate::ChangeError::Conflict { current: v });
+        }
+        (Some(_), _) => {
+            tx.execute(
+                "UPDATE budgets SET pence = $1, updated_by = $2, updated_at = $3, version = version + 1
+                 WHERE organisation_id = $4 AND panel_id = $5 AND financial_year = $6",
+                &params![pence, actor.user_id, now, organisation_id, panel_id, fy],
+            )?;
+        }
+    }
+    crate::audit::record(
+        tx,
+        actor,
+        "budget.set",
+        "budget",
+        Some(format!("{organisation_id}/{panel_id}/{financial_year}")),
+        serde_json::json!({"pence": pence, "before_pence": current.map(|c| c.0)}),
+    )?;
+    Ok(())
+}
+
+/// Records money actually paid under an agreement, for one of its paying
+/// organisations, in a month; audited.
+pub fn record_spend(
+    tx: &mut Tx<'_>,
+    actor: &crate::Actor,
+    agreement_id: i64,
+    organisation_id: i64,
+    month: chrono::NaiveDate,
+    pence: i64,
+    reference: &str,
+) -> Result<i64, crate::ChangeError> {
+    use chrono::Datelike;
+    let a = agreements::get(tx, agreement_id)?.ok_or(crate::ChangeError::NotFound)?;
+    if !a
+        .current
+        .terms
+        .shares
+        .iter()
+        .any(|s| s.organisation_id == organisation_id)
+    {
+        return Err(crate::ChangeError::Invalid(
+            "That organisation does not pay a share of this agreement".into(),
+        ));
+    }
+    if pence == 0 {
+        return Err(crate::ChangeError::Invalid(
+            "Enter the amount paid (a refund is a negative amount)".into(),
+        ));
+    }
+    let fy = jp_domain::apportion::financial_year(month);
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO spend (agreement_id, organisation_id, panel_id, year, month, financial_year, pence, reference, recorded_by, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            &params![
+                agreement_id,
+                organisation_id,
+                a.panel_id,
+                i64::from(month.year()),
+                i64::from(month.month()),
+                i64::from(fy),
+                pence,
+                reference,
+                actor.user_id,
+                crate::db::now()
+            ],
+        )?
+        .get(0)?;
+    crate::audit::record(
+        tx,
+        actor,
+        "spend.recorded",
+        "agreement",
+        Some(agreement_id.to_string()),
+        serde_json::json!({"organisation_id": organisation_id, "year": month.year(), "month": month.month(), "pence": pence, "reference": reference}),
+    )?;
+    Ok(id)
+}
+
+/// The spend recorded against an agreement: (organisation, year, month, pence, reference).
+pub fn spend_of(
+    conn: &mut Conn,
+    agreement_id: i64,
+) -> DbResult<Vec<(String, i64, i64, i64, String)>> {
+    conn.query(
+        "SELECT o.name, s.year, s.month, s.pence, s.reference FROM spend s JOIN organisations o ON o.id = s.organisation_id
+         WHERE s.agreement_id = $1 ORDER BY s.year, s.month, s.id",
+        &params![agreement_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+    .collect()
+}

@@ -85,6 +85,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_tracker.sql"),
         postgres: include_str!("../migrations/postgres/0014_tracker.sql"),
     },
+    Migration {
+        version: 15,
+        name: "budgets and spend",
+        sqlite: include_str!("../migrations/sqlite/0015_budgets.sql"),
+        postgres: include_str!("../migrations/postgres/0015_budgets.sql"),
+    },
 ];
 
 const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"

@@ -2048,6 +2048,20 @@ struct AgreementPage {
     versions: Vec<agreements::Version>,
     can_admin: bool,
     money_only: bool,
+    /// Actual spend recorded: (organisation, year, month, pence, reference).
+    spend: Vec<(String, i64, i64, i64, String)>,
+    can_spend: bool,
+    spend_fields: Vec<Field>,
+}
+
+impl AgreementPage {
+    fn month_name(&self, year: &i64, month: &i64) -> String {
+        let m = usize::try_from(*month - 1).unwrap_or(0).min(11);
+        format!("{} {year}", MONTHS[m])
+    }
+    fn money(&self, p: &i64) -> String {
+        Pence(*p).to_string()
+    }
 }
 
 async fn agreement_page(
@@ -2056,7 +2070,7 @@ async fn agreement_page(
     Id(id): Id,
 ) -> Result<Response, AppError> {
     let user = p.user.clone();
-    let (a, r, panel, held, versions, can_admin, money_only) = state
+    let (a, r, panel, held, versions, can_admin, money_only, spend) = state
         .db(move |c| {
             let a = agreements::get(c, id)?.ok_or(AppError::NotFound)?;
             let r = referrals::get(c, a.referral_id)?.ok_or(AppError::NotFound)?;
@@ -2069,7 +2083,8 @@ async fn agreement_page(
             let panel = panels::get(c, r.panel_id)?.ok_or(AppError::NotFound)?;
             let held = decisions::held_by(c, r.id)?;
             let versions = agreements::versions(c, id)?;
-            Ok((a, r, panel, held, versions, can_admin, money_only))
+            let spend = jp_store::finance::spend_of(c, id)?;
+            Ok((a, r, panel, held, versions, can_admin, money_only, spend))
         })
         .await?;
     let shares: Vec<(String, u32)> = a
@@ -2080,7 +2095,23 @@ async fn agreement_page(
         .map(|((_, n), s)| (n.clone(), s.basis_points))
         .collect();
     let tables = money_tables(&a.current.terms.lines, &shares);
+    let mut payers = vec![(String::new(), "Select the organisation".to_owned())];
+    payers.extend(
+        a.current
+            .organisations
+            .iter()
+            .map(|(id, n)| (id.to_string(), n.clone())),
+    );
+    let spend_fields = vec![
+        Field::select("spend_organisation_id", "Paid by", "", payers),
+        Field::date("spend_month", "Paid in (any day of the month)", ""),
+        Field::number("spend_amount", "Amount (£)", "").hint("A refund is a negative amount"),
+        Field::text("spend_reference", "Invoice or ledger reference", ""),
+    ];
     let view = AgreementPage {
+        can_spend: p.user.has_any(&[Role::Finance, Role::Administrator]),
+        spend,
+        spend_fields,
         page: PageCtx::new(&p, format!("Funding agreement {id}"), "/referrals"),
         tables,
         a,

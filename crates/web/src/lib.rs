@@ -14,6 +14,7 @@ pub mod decisions;
 pub mod error;
 pub mod feeds;
 pub mod files;
+pub mod finance;
 pub mod forms;
 pub mod home;
 pub mod jobs;
@@ -57,6 +58,7 @@ pub fn all_routes() -> routes::Routes {
         .merge(pack::routes())
         .merge(decisions::routes())
         .merge(tracker::routes())
+        .merge(finance::routes())
         .merge(feeds::routes())
         .merge(api::routes())
 }

@@ -46,6 +46,12 @@ pub fn navigation(roles: &[Role], path: &str) -> Vec<NavItem> {
     }) {
         items.push(("/tracker", "Tracker"));
     }
+    if roles
+        .iter()
+        .any(|r| matches!(r, Role::Finance | Role::Administrator | Role::Chair))
+    {
+        items.push(("/finance", "Finance"));
+    }
     if roles.contains(&Role::SystemAdministrator) {
         items.push(("/admin", "Administration"));
     } else if roles.contains(&Role::Administrator) {

@@ -87,6 +87,10 @@ const TRACKER_READERS: Access = Roles(&[
     Role::Member,
     Role::Finance,
 ]);
+/// Who reads the finance pages: finance officers, administrators and chairs.
+const FINANCE_READERS: Access = Roles(&[Role::Finance, Role::Administrator, Role::Chair]);
+/// Who sets budgets and records actual spend.
+const FINANCE_EDITORS: Access = Roles(&[Role::Finance, Role::Administrator]);
 /// Who records a panel's decisions: business support and the chair (seed 002 §8).
 const DECISION_EDITORS: Access = Roles(&[Role::Administrator, Role::Chair]);
 /// The service's running: bank holiday lists, closure days, the e-mail
@@ -290,6 +294,10 @@ pub const POLICY: &[Rule] = &[
     rule(Get, "/api/v1/tracker", TRACKER_READERS),
     rule(Get, "/tracker/export.csv", TRACKER_READERS),
     rule(Get, "/tracker/export.xlsx", TRACKER_READERS),
+    // Finance monitoring (SPEC §6): budgets, committed, actual, forecast.
+    rule(Get, "/finance", FINANCE_READERS),
+    rule(Post, "/finance/budgets", FINANCE_EDITORS),
+    rule(Post, "/agreements/{id}/spend", FINANCE_EDITORS),
     rule(Get, "/api/v1/audit", AUDITOR),
     rule(Get, "/api/v1/audit/verify", AUDITOR),
 ];

@@ -1,0 +1,160 @@
+//! Finance monitoring on both backends: budgets set by finance, actual spend
+//! recorded against an agreement, and the year's page — chart and table —
+//! showing budget, committed, pending, paid and forecast that add up; bad
+//! input refused with a message.
+
+#![allow(clippy::unwrap_used)] // tests stop at the first surprise
+
+mod common;
+
+use axum::http::StatusCode;
+use common::flow::*;
+use common::*;
+use jp_domain::Role;
+use jp_store::params;
+
+fn one(app: &TestApp, sql: &str) -> i64 {
+    blocking(|| {
+        app.db
+            .store
+            .conn()
+            .unwrap()
+            .query_one(sql, &[])
+            .unwrap()
+            .get(0)
+            .unwrap()
+    })
+}
+
+#[test]
+fn budgets_spend_and_the_forecast_add_up() {
+    for app in TestApp::each_backend() {
+        run_async(async {
+            let admin = app.login(Role::Administrator);
+            let finance = app.login(Role::Finance);
+            // The demo agreement waits for Adults & Communities; its answer commits it.
+            let rec = one(
+                &app,
+                "SELECT id FROM recommendations WHERE status = 'awaiting' ORDER BY id LIMIT 1",
+            );
+            let page = body_text(
+                app.send(get(&format!("/recommendations/{rec}"), Some(&admin)))
+                    .await,
+            )
+            .await;
+            let res = post(
+                &app,
+                &format!("/recommendations/{rec}"),
+                &admin,
+                &kv(&[
+                    ("response", "accept"),
+                    ("version", &hidden(&page, "version")),
+                ]),
+            )
+            .await;
+            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            let aid = one(&app, "SELECT id FROM agreements WHERE status = 'active'");
+            let fy = jp_domain::apportion::financial_year(today());
+            let (council, icb, panel) = (
+                one(
+                    &app,
+                    "SELECT id FROM organisations WHERE name LIKE 'Northmoor County%'",
+                ),
+                one(
+                    &app,
+                    "SELECT id FROM organisations WHERE name LIKE 'Northmoor and Dale%'",
+                ),
+                one(&app, "SELECT panel_id FROM agreements ORDER BY id LIMIT 1"),
+            );
+            // Budgets: refused when unreadable, saved (and replaced) when not.
+            let budget = |amount: &str| {
+                kv(&[
+                    ("year", &fy.to_string()),
+                    ("organisation_id", &council.to_string()),
+                    ("panel_id", &panel.to_string()),
+                    ("amount", amount),
+                ])
+            };
+            let res = post(&app, "/finance/budgets", &finance, &budget("lots")).await;
+            assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(body_text(res).await.contains("Enter the budget in pounds"));
+            for amount in ["500,000.00", "10000"] {
+                let res = post(&app, "/finance/budgets", &finance, &budget(amount)).await;
+                assert_eq!(
+                    res.status(),
+                    StatusCode::SEE_OTHER,
+                    "{}",
+                    body_text(res).await
+                );
+            }
+            assert_eq!(one(&app, "SELECT pence FROM budgets"), 1_000_000);
+            // Spend: from a paying organisation only.
+            let mut pay = kv(&[
+                ("spend_organisation_id", &council.to_string()),
+                ("spend_amount", "1,250.50"),
+                ("spend_reference", "INV-2026-0412"),
+            ]);
+            pay.extend(date_fields("spend_month", today()));
+            let res = post(&app, &format!("/agreements/{aid}/spend"), &finance, &pay).await;
+            assert_eq!(
+                res.status(),
+                StatusCode::SEE_OTHER,
+                "{}",
+                body_text(res).await
+            );
+            let schools = one(
+                &app,
+                "SELECT id FROM organisations WHERE name LIKE 'Northmoor Schools%'",
+            );
+            pay[0].1 = schools.to_string();
+            let res = post(&app, &format!("/agreements/{aid}/spend"), &finance, &pay).await;
+            assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(body_text(res).await.contains("does not pay a share"));
+            assert_eq!(one(&app, "SELECT CAST(COUNT(*) AS BIGINT) FROM spend"), 1);
+            let _ = icb;
+            // The year's page: the council's line adds up.
+            let res = app
+                .send(get(&format!("/finance?year={fy}"), Some(&finance)))
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let page = body_text(res).await;
+            assert!(page.contains("<svg class=\"jp-chart\""));
+            let lines = blocking(|| {
+                let t = today();
+                use chrono::Datelike;
+                jp_store::finance::year_lines(
+                    &mut app.db.store.conn().unwrap(),
+                    fy,
+                    (t.year(), t.month()),
+                )
+                .unwrap()
+            });
+            let l = lines.iter().find(|l| l.organisation_id == council).unwrap();
+            let committed: i64 = blocking(|| {
+                app.db.store.conn().unwrap().query_one(
+                    "SELECT CAST(SUM(pence) AS BIGINT) FROM committed_costs WHERE organisation_id = $1 AND financial_year = $2 AND committed",
+                    &params![council, i64::from(fy)],
+                ).unwrap().get(0).unwrap()
+            });
+            assert_eq!(l.committed, committed);
+            assert_eq!(l.actual, 125_050);
+            assert_eq!(l.forecast(), 125_050 + l.committed_ahead);
+            assert!(l.remaining().unwrap() < 0, "a £10,000 budget is overspent");
+            assert!(page.contains(&jp_domain::Pence(l.committed).to_string()));
+            assert!(page.contains("Overspend"), "the overspend is shown");
+            assert_eq!(audit_count(&app, "budget.set"), 2);
+            assert_eq!(audit_count(&app, "spend.recorded"), 1);
+            // A chair reads the page; a member does not.
+            let res = app
+                .send(get("/finance", Some(&app.login(Role::Chair))))
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let res = app
+                .send(get("/finance", Some(&app.login(Role::Member))))
+                .await;
+            assert_eq!(res.status(), StatusCode::FORBIDDEN);
+            let res = app.send(get("/finance?year=20x6", Some(&finance))).await;
+            assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        });
+    }
+}
