@@ -362,11 +362,11 @@ pub fn record_spend(
     Ok(id)
 }
 
-/// The spend recorded against an agreement: (organisation, year, month, pence, reference).
-pub fn spend_of(
-    conn: &mut Conn,
-    agreement_id: i64,
-) -> DbResult<Vec<(String, i64, i64, i64, String)>> {
+/// A payment recorded: (organisation, year, month, pence, reference).
+pub type Payment = (String, i64, i64, i64, String);
+
+/// The spend recorded against an agreement, by month.
+pub fn spend_of(conn: &mut Conn, agreement_id: i64) -> DbResult<Vec<Payment>> {
     conn.query(
         "SELECT o.name, s.year, s.month, s.pence, s.reference FROM spend s JOIN organisations o ON o.id = s.organisation_id
          WHERE s.agreement_id = $1 ORDER BY s.year, s.month, s.id",

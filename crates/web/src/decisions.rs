@@ -2049,7 +2049,7 @@ struct AgreementPage {
     can_admin: bool,
     money_only: bool,
     /// Actual spend recorded: (organisation, year, month, pence, reference).
-    spend: Vec<(String, i64, i64, i64, String)>,
+    spend: Vec<jp_store::finance::Payment>,
     can_spend: bool,
     spend_fields: Vec<Field>,
 }
