@@ -18,6 +18,8 @@ pub enum Source {
     Recommendation,
     Decision,
     Review,
+    /// A child with an active agreement nears 18 (SPEC §7).
+    Transition,
 }
 
 impl Source {
@@ -27,6 +29,7 @@ impl Source {
             Source::Recommendation => "recommendation",
             Source::Decision => "decision",
             Source::Review => "review",
+            Source::Transition => "transition",
         }
     }
 }

@@ -82,6 +82,7 @@ pub fn load(conn: &mut Conn) -> Result<Outcome, ChangeError> {
             &agencies::Fields {
                 organisation_id,
                 name: name.to_owned(),
+                adult_services: name.starts_with("Adults"),
             },
         )
     };

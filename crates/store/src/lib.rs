@@ -29,6 +29,7 @@ pub mod reviews;
 pub mod sessions;
 pub mod testing;
 pub mod tracker;
+pub mod transitions;
 
 use db::{Backend, Conn, DbError, DbResult, PgManager, SqliteManager};
 use std::path::{Path, PathBuf};

@@ -91,6 +91,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_budgets.sql"),
         postgres: include_str!("../migrations/postgres/0015_budgets.sql"),
     },
+    Migration {
+        version: 16,
+        name: "adult services",
+        sqlite: include_str!("../migrations/sqlite/0016_adult_services.sql"),
+        postgres: include_str!("../migrations/postgres/0016_adult_services.sql"),
+    },
 ];
 
 const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"

@@ -117,6 +117,7 @@ fn three_entries(c: &mut Conn) {
         &agencies::Fields {
             organisation_id: org,
             name: "Second".into(),
+            adult_services: false,
         },
     )
     .unwrap();
@@ -126,6 +127,7 @@ fn three_entries(c: &mut Conn) {
         &agencies::Fields {
             organisation_id: org,
             name: "Third".into(),
+            adult_services: false,
         },
     )
     .unwrap();

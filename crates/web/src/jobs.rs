@@ -109,6 +109,14 @@ pub async fn run(state: crate::AppState) {
                 Ok(Err(e)) => tracing::error!(error = %e, "reviews"),
                 _ => {}
             }
+            let s4 = state.clone();
+            match tokio::task::spawn_blocking(move || crate::reviews::flag_transitions(&s4, today))
+                .await
+            {
+                Ok(Ok(n)) if n > 0 => tracing::info!(children = n, "transitions to adult services"),
+                Ok(Err(e)) => tracing::error!(error = %e, "transitions"),
+                _ => {}
+            }
         }
         match crate::pack::build_next(&state).await {
             Ok(true) => continue,

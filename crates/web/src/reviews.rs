@@ -102,3 +102,21 @@ pub fn due_within(
     out.sort_by_key(|d| d.review_date);
     Ok(out)
 }
+
+/// Gives adult services an action for each child with an active agreement
+/// who has reached 17½ (once per referral). Returns how many children.
+pub fn flag_transitions(state: &AppState, today: NaiveDate) -> Result<usize, String> {
+    let mut c = state.store.conn().map_err(|e| e.to_string())?;
+    let cal = jp_store::calendar::for_region(&mut c, jp_domain::Region::EnglandAndWales)
+        .map_err(|e| e.to_string())?;
+    let mut tx = c.begin().map_err(|e| e.to_string())?;
+    let n = jp_store::transitions::flag_due(
+        &mut tx,
+        &Actor::system("preparing for adulthood"),
+        today,
+        &|d| cal.after(d, 10),
+    )
+    .map_err(|e| e.to_string())?;
+    tx.commit().map_err(|e| e.to_string())?;
+    Ok(n)
+}

@@ -158,3 +158,81 @@ fn budgets_spend_and_the_forecast_add_up() {
         });
     }
 }
+
+#[test]
+fn at_seventeen_and_a_half_adult_services_get_an_action_once() {
+    for app in TestApp::each_backend() {
+        run_async(async {
+            let admin = app.login(Role::Administrator);
+            let rec = one(
+                &app,
+                "SELECT id FROM recommendations WHERE status = 'awaiting' ORDER BY id LIMIT 1",
+            );
+            let page = body_text(
+                app.send(get(&format!("/recommendations/{rec}"), Some(&admin)))
+                    .await,
+            )
+            .await;
+            let res = post(
+                &app,
+                &format!("/recommendations/{rec}"),
+                &admin,
+                &kv(&[
+                    ("response", "accept"),
+                    ("version", &hidden(&page, "version")),
+                ]),
+            )
+            .await;
+            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            let child = one(
+                &app,
+                "SELECT r.child_id FROM agreements a JOIN referrals r ON r.id = a.referral_id WHERE a.status = 'active'",
+            );
+            let set_born = |born: chrono::NaiveDate| {
+                blocking(|| {
+                    app.db
+                        .store
+                        .conn()
+                        .unwrap()
+                        .execute(
+                            "UPDATE children SET date_of_birth = $1 WHERE id = $2",
+                            &params![born, child],
+                        )
+                        .unwrap();
+                });
+            };
+            use chrono::Months;
+            let t = today();
+            // A day short of 17½: nothing yet.
+            set_born(
+                t.checked_sub_months(Months::new(17 * 12 + 6)).unwrap() + chrono::Duration::days(1),
+            );
+            assert_eq!(
+                blocking(|| jp_web::reviews::flag_transitions(&app.state, t)).unwrap(),
+                0
+            );
+            // 17½ today: an action for the adult-services member, once.
+            set_born(t.checked_sub_months(Months::new(17 * 12 + 6)).unwrap());
+            assert_eq!(
+                blocking(|| jp_web::reviews::flag_transitions(&app.state, t)).unwrap(),
+                1
+            );
+            assert_eq!(
+                blocking(|| jp_web::reviews::flag_transitions(&app.state, t)).unwrap(),
+                0
+            );
+            let owner: String = blocking(|| {
+                app.db.store.conn().unwrap()
+                    .query_one("SELECT u.email FROM actions x JOIN users u ON u.id = x.owner_id WHERE x.source = 'transition'", &[])
+                    .unwrap().get(0).unwrap()
+            });
+            let adults_member: String = blocking(|| {
+                app.db.store.conn().unwrap()
+                    .query_one("SELECT u.email FROM panel_members m JOIN users u ON u.id = m.user_id JOIN agencies a ON a.id = m.agency_id WHERE a.adult_services ORDER BY m.id LIMIT 1", &[])
+                    .unwrap().get(0).unwrap()
+            });
+            assert_eq!(owner, adults_member);
+            assert_eq!(audit_count(&app, "transition.flagged"), 1);
+        });
+    }
+}

@@ -11,6 +11,8 @@ pub struct Agency {
     pub organisation_id: i64,
     pub organisation_name: String,
     pub name: String,
+    /// Adult services: told when a child with an agreement nears 18.
+    pub adult_services: bool,
     pub version: i64,
 }
 
@@ -18,9 +20,10 @@ pub struct Agency {
 pub struct Fields {
     pub organisation_id: i64,
     pub name: String,
+    pub adult_services: bool,
 }
 
-const SELECT: &str = "SELECT a.id, a.organisation_id, o.name, a.name, a.version FROM agencies a JOIN organisations o ON o.id = a.organisation_id";
+const SELECT: &str = "SELECT a.id, a.organisation_id, o.name, a.name, a.version, a.adult_services FROM agencies a JOIN organisations o ON o.id = a.organisation_id";
 
 fn from_row(r: &Row) -> DbResult<Agency> {
     Ok(Agency {
@@ -29,6 +32,7 @@ fn from_row(r: &Row) -> DbResult<Agency> {
         organisation_name: r.get(2)?,
         name: r.get(3)?,
         version: r.get(4)?,
+        adult_services: r.get(5)?,
     })
 }
 
@@ -67,8 +71,8 @@ pub fn create(tx: &mut Tx<'_>, actor: &Actor, f: &Fields) -> Result<i64, ChangeE
     let now = db::now();
     let id: i64 = tx
         .query_one(
-            "INSERT INTO agencies (organisation_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",
-            &params![f.organisation_id, &f.name, now],
+            "INSERT INTO agencies (organisation_id, name, created_at, updated_at, adult_services) VALUES ($1, $2, $3, $3, $4) RETURNING id",
+            &params![f.organisation_id, &f.name, now, f.adult_services],
         )
         .map_err(|e| unique(e, || taken(&f.name)))?
         .get(0)?;
@@ -78,7 +82,7 @@ pub fn create(tx: &mut Tx<'_>, actor: &Actor, f: &Fields) -> Result<i64, ChangeE
         "agency.created",
         "agency",
         Some(id.to_string()),
-        serde_json::json!({"name": f.name, "organisation_id": f.organisation_id}),
+        serde_json::json!({"name": f.name, "organisation_id": f.organisation_id, "adult_services": f.adult_services}),
     )?;
     Ok(id)
 }
@@ -94,8 +98,8 @@ pub fn update(
     let before = get(tx, id)?.ok_or(ChangeError::NotFound)?;
     let n = tx
         .execute(
-            "UPDATE agencies SET organisation_id = $1, name = $2, version = version + 1, updated_at = $3 WHERE id = $4 AND version = $5",
-            &params![f.organisation_id, &f.name, db::now(), id, version],
+            "UPDATE agencies SET organisation_id = $1, name = $2, version = version + 1, updated_at = $3, adult_services = $6 WHERE id = $4 AND version = $5",
+            &params![f.organisation_id, &f.name, db::now(), id, version, f.adult_services],
         )
         .map_err(|e| unique(e, || taken(&f.name)))?;
     check_saved(tx, "agencies", id, n)?;

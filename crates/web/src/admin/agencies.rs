@@ -67,6 +67,7 @@ pub fn parse(form: &Form) -> Result<Fields, Errors> {
         (Some(name), Some(organisation_id)) => Ok(Fields {
             organisation_id,
             name,
+            adult_services: form.get("adult_services") == "yes",
         }),
         _ => Err(e),
     }
@@ -81,6 +82,7 @@ async fn page(
     version: Option<i64>,
     name: &str,
     org: &str,
+    adult: bool,
     errors: Errors,
 ) -> Result<FormPage, AppError> {
     let orgs = state.db(|c| Ok(organisations::list(c)?)).await?;
@@ -94,6 +96,15 @@ async fn page(
                 "Select an organisation",
                 orgs.into_iter().map(|o| (o.id, o.name)),
             ),
+        ),
+        Field::checkboxes(
+            "adult_services",
+            "Adult services",
+            if adult { vec!["yes".into()] } else { Vec::new() },
+            vec![(
+                "yes".into(),
+                "This agency is adult services: its panel members get an action when a child with an active agreement reaches 17½".into(),
+            )],
         ),
     ];
     Ok(FormPage::new(
@@ -118,6 +129,7 @@ async fn new_form(
         None,
         "",
         "",
+        false,
         Errors::default(),
     )
     .await?
@@ -131,14 +143,23 @@ async fn create(
 ) -> Result<Response, AppError> {
     let action = "/admin/agencies/new".to_owned();
     let (name, org) = (form.get("name"), form.get("organisation_id"));
+    let adult = form.get("adult_services") == "yes";
     let f = match parse(&form) {
         Ok(f) => f,
         Err(e) => {
-            return Ok(
-                page(&state, &p, "Add an agency", action, None, name, org, e)
-                    .await?
-                    .respond(),
-            );
+            return Ok(page(
+                &state,
+                &p,
+                "Add an agency",
+                action,
+                None,
+                name,
+                org,
+                adult,
+                e,
+            )
+            .await?
+            .respond());
         }
     };
     let pg = page(
@@ -149,6 +170,7 @@ async fn create(
         None,
         name,
         org,
+        adult,
         Errors::default(),
     )
     .await?;
@@ -184,6 +206,7 @@ async fn edit_form(
         Some(a.version),
         &a.name,
         &a.organisation_id.to_string(),
+        a.adult_services,
         Errors::default(),
     )
     .await?
@@ -194,6 +217,10 @@ fn summary(a: &Agency) -> Vec<(String, String)> {
     vec![
         ("Name".into(), a.name.clone()),
         ("Organisation".into(), a.organisation_name.clone()),
+        (
+            "Adult services".into(),
+            if a.adult_services { "Yes" } else { "No" }.into(),
+        ),
     ]
 }
 
@@ -206,14 +233,23 @@ async fn update(
     let v = version(&form)?;
     let action = format!("/admin/agencies/{id}");
     let (name, org) = (form.get("name"), form.get("organisation_id"));
+    let adult = form.get("adult_services") == "yes";
     let f = match parse(&form) {
         Ok(f) => f,
         Err(e) => {
-            return Ok(
-                page(&state, &p, "Change agency", action, Some(v), name, org, e)
-                    .await?
-                    .respond(),
-            );
+            return Ok(page(
+                &state,
+                &p,
+                "Change agency",
+                action,
+                Some(v),
+                name,
+                org,
+                adult,
+                e,
+            )
+            .await?
+            .respond());
         }
     };
     let pg = page(
@@ -224,6 +260,7 @@ async fn update(
         Some(v),
         name,
         org,
+        adult,
         Errors::default(),
     )
     .await?;

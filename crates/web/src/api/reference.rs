@@ -179,6 +179,7 @@ pub struct AgencyOut {
     pub organisation_id: i64,
     pub organisation_name: String,
     pub name: String,
+    pub adult_services: bool,
     pub version: i64,
 }
 
@@ -189,6 +190,7 @@ impl From<agencies::Agency> for AgencyOut {
             organisation_id: a.organisation_id,
             organisation_name: a.organisation_name,
             name: a.name,
+            adult_services: a.adult_services,
             version: a.version,
         }
     }
@@ -199,6 +201,9 @@ impl From<agencies::Agency> for AgencyOut {
 pub struct AgencyIn {
     pub organisation_id: i64,
     pub name: String,
+    /// Adult services: told when a child with an agreement reaches 17½
+    #[serde(default)]
+    pub adult_services: bool,
     #[serde(default)]
     pub version: Option<i64>,
 }
@@ -209,6 +214,7 @@ fn agency_fields(i: &AgencyIn) -> Result<agencies::Fields, ApiError> {
         Some(name) => Ok(agencies::Fields {
             organisation_id: i.organisation_id,
             name,
+            adult_services: i.adult_services,
         }),
         None => Err(invalid(&e)),
     }
