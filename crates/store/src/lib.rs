@@ -16,6 +16,7 @@ pub mod db;
 pub mod decisions;
 pub mod demo;
 pub mod demo_casework;
+pub mod emerging;
 pub mod feeds;
 pub mod finance;
 pub mod meeting_run;

@@ -97,6 +97,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_adult_services.sql"),
         postgres: include_str!("../migrations/postgres/0016_adult_services.sql"),
     },
+    Migration {
+        version: 17,
+        name: "emerging issues",
+        sqlite: include_str!("../migrations/sqlite/0017_emerging_issues.sql"),
+        postgres: include_str!("../migrations/postgres/0017_emerging_issues.sql"),
+    },
 ];
 
 const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"

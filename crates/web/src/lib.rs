@@ -11,6 +11,7 @@ pub mod auth;
 pub mod booking;
 pub mod children;
 pub mod decisions;
+pub mod emerging;
 pub mod error;
 pub mod feeds;
 pub mod files;
@@ -59,6 +60,7 @@ pub fn all_routes() -> routes::Routes {
         .merge(decisions::routes())
         .merge(tracker::routes())
         .merge(finance::routes())
+        .merge(emerging::routes())
         .merge(feeds::routes())
         .merge(api::routes())
 }

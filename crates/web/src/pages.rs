@@ -48,6 +48,12 @@ pub fn navigation(roles: &[Role], path: &str) -> Vec<NavItem> {
     }
     if roles
         .iter()
+        .any(|r| matches!(r, Role::Administrator | Role::Chair | Role::Member))
+    {
+        items.push(("/emerging-issues", "Emerging issues"));
+    }
+    if roles
+        .iter()
         .any(|r| matches!(r, Role::Finance | Role::Administrator | Role::Chair))
     {
         items.push(("/finance", "Finance"));

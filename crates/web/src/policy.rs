@@ -298,6 +298,10 @@ pub const POLICY: &[Rule] = &[
     rule(Get, "/finance", FINANCE_READERS),
     rule(Post, "/finance/budgets", FINANCE_EDITORS),
     rule(Post, "/agreements/{id}/spend", FINANCE_EDITORS),
+    // The emerging issues log (seed 002 §3): handlers check the panel.
+    rule(Get, "/emerging-issues", PANEL_PEOPLE),
+    rule(Post, "/emerging-issues", PANEL_PEOPLE),
+    rule(Post, "/emerging-issues/{id}/close", PANEL_PEOPLE),
     rule(Get, "/api/v1/audit", AUDITOR),
     rule(Get, "/api/v1/audit/verify", AUDITOR),
 ];
