@@ -110,11 +110,17 @@ pub fn split(amount: Pence, shares: &[u32]) -> Vec<Pence> {
 
 /// The financial year a day falls in, named by the year it starts (1 April).
 pub fn financial_year(d: NaiveDate) -> i32 {
-    if d.month() >= 4 {
-        d.year()
-    } else {
-        d.year() - 1
-    }
+    financial_year_of((d.year(), d.month()))
+}
+
+/// The financial year a calendar month falls in.
+pub fn financial_year_of((year, month): Month) -> i32 {
+    if month >= 4 { year } else { year - 1 }
+}
+
+/// How people write a financial year: "2026/27".
+pub fn financial_year_label(fy: i32) -> String {
+    format!("{fy}/{:02}", (fy + 1).rem_euclid(100))
 }
 
 /// A calendar month: (year, month).
@@ -176,7 +182,7 @@ pub fn by_month(lines: &[CostLine], shares: &[u32]) -> BTreeMap<Month, Vec<Pence
 pub fn by_financial_year(lines: &[CostLine], shares: &[u32]) -> BTreeMap<i32, Vec<Pence>> {
     let mut out: BTreeMap<i32, Vec<Pence>> = BTreeMap::new();
     for ((y, m), parts) in by_month(lines, shares) {
-        let fy = if m >= 4 { y } else { y - 1 };
+        let fy = financial_year_of((y, m));
         let row = out
             .entry(fy)
             .or_insert_with(|| vec![Pence(0); shares.len()]);

@@ -19,7 +19,7 @@ fn expected(a: &Agreement) -> Rows {
     let t = &a.current.terms;
     let mut out = Rows::new();
     for ((y, m), parts) in apportion::by_month(&t.lines, &t.basis_points()) {
-        let fy = if m >= 4 { y } else { y - 1 };
+        let fy = apportion::financial_year_of((y, m));
         for (share, p) in t.shares.iter().zip(parts) {
             out.insert(
                 (share.organisation_id, i64::from(y), i64::from(m)),

@@ -1179,7 +1179,7 @@ pub fn money_tables(lines: &[CostLine], shares: &[(String, u32)]) -> MoneyTables
     };
     let years: Vec<MoneyRow> = apportion::by_financial_year(lines, &bp)
         .into_iter()
-        .map(|(fy, parts)| row(format!("{fy}/{:02}", (fy + 1) % 100), parts))
+        .map(|(fy, parts)| row(apportion::financial_year_label(fy), parts))
         .collect();
     let months = apportion::by_month(lines, &bp)
         .into_iter()

@@ -33,13 +33,14 @@ pub struct YearQuery {
     pub year: String,
 }
 
-fn this_year() -> i32 {
+/// The financial year today falls in.
+pub fn this_year() -> i32 {
     jp_domain::apportion::financial_year(crate::referrals::today())
 }
 
 /// "2026/27".
 pub fn year_label(fy: i32) -> String {
-    format!("{fy}/{:02}", (fy + 1) % 100)
+    jp_domain::apportion::financial_year_label(fy)
 }
 
 /// One organisation's totals across panels, for the chart.

@@ -195,11 +195,6 @@ fn scope(c: &mut jp_store::db::Conn, p: &Principal) -> Result<(Option<Vec<i64>>,
     Ok((Some(jp_store::referrals::panels_sat_on(c, u.id)?), names))
 }
 
-/// The financial year today falls in.
-fn this_year() -> i32 {
-    jp_domain::apportion::financial_year(crate::referrals::today())
-}
-
 struct Loaded {
     rows: Vec<Row>,
     next: Option<Cursor>,
@@ -222,7 +217,14 @@ async fn load(
             let (panels_only, names) = scope(c, &principal)?;
             let mut f = f;
             f.panels = panels_only.clone();
-            let page = tracker::page(c, &f, sort, after.as_ref(), PAGE_SIZE, this_year())?;
+            let page = tracker::page(
+                c,
+                &f,
+                sort,
+                after.as_ref(),
+                PAGE_SIZE,
+                crate::finance::this_year(),
+            )?;
             let panels = jp_store::reference::panels::list(c)?
                 .into_iter()
                 .filter(|x| panels_only.as_ref().is_none_or(|only| only.contains(&x.id)))
@@ -332,7 +334,7 @@ async fn page(
         l.next = None;
         errors.0.sort_by_key(|(k, _)| k == "after");
     }
-    let fy = this_year();
+    let fy = crate::finance::this_year();
     let view = TrackerPage {
         page: PageCtx::new(&p, "Tracker", "/tracker").with_errors(&errors),
         next: l.next.as_ref().map(|c| q.with_after(&c.encode())),
@@ -364,7 +366,7 @@ async fn page(
             .iter()
             .map(|s| (s.slug().to_owned(), s.label().to_owned()))
             .collect(),
-        year: format!("{fy}/{:02}", (fy + 1) % 100),
+        year: crate::finance::year_label(fy),
         today: crate::referrals::today(),
         decision_links: !p.user.has_any(&[Role::Administrator, Role::Finance]),
         q,
@@ -417,7 +419,7 @@ pub async fn api(
     let l = load(&state, &p, f, sort, after).await?;
     let today = crate::referrals::today();
     Ok(Json(TrackerOut {
-        financial_year: this_year(),
+        financial_year: crate::finance::this_year(),
         next: l.next.map(|c| c.encode()),
         rows: l
             .rows
@@ -609,7 +611,7 @@ fn each_row(
             sort,
             after.as_ref(),
             EXPORT_BATCH,
-            this_year(),
+            crate::finance::this_year(),
         )
         .map_err(|e| e.to_string())?;
         each(&page.rows)?;
@@ -626,8 +628,8 @@ async fn export_csv(
     Query(q): Query<TrackerQuery>,
 ) -> Result<Response, AppError> {
     let (f, sort, names, organisations) = begin_export(&state, &p, &q, "csv").await?;
-    let fy = this_year();
-    let year = format!("{fy}/{:02}", (fy + 1) % 100);
+    let fy = crate::finance::this_year();
+    let year = crate::finance::year_label(fy);
     let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(4);
     let store = state.store.clone();
     tokio::task::spawn_blocking(move || {
@@ -668,8 +670,8 @@ async fn export_xlsx(
     Query(q): Query<TrackerQuery>,
 ) -> Result<Response, AppError> {
     let (f, sort, names, organisations) = begin_export(&state, &p, &q, "xlsx").await?;
-    let fy = this_year();
-    let year = format!("{fy}/{:02}", (fy + 1) % 100);
+    let fy = crate::finance::this_year();
+    let year = crate::finance::year_label(fy);
     let store = state.store.clone();
     // The workbook is written to a temporary file (rows spill to disk as they
     // come), then streamed from it.

@@ -158,6 +158,16 @@ pub struct ShareOut {
     pub percent: String,
 }
 
+impl From<&jp_domain::decision::Share> for ShareOut {
+    fn from(s: &jp_domain::decision::Share) -> Self {
+        ShareOut {
+            organisation_id: s.organisation_id,
+            basis_points: s.basis_points,
+            percent: apportion::percent(s.basis_points),
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct LetterOut {
     pub id: i64,
@@ -236,15 +246,7 @@ impl From<Decision> for DecisionOut {
             direct_payment: x.direct_payment,
             start: x.start,
             end: x.end,
-            shares: x
-                .shares
-                .iter()
-                .map(|s| ShareOut {
-                    organisation_id: s.organisation_id,
-                    basis_points: s.basis_points,
-                    percent: apportion::percent(s.basis_points),
-                })
-                .collect(),
+            shares: x.shares.iter().map(ShareOut::from).collect(),
             outcomes_achieved: x.outcomes_achieved,
             views: x.views,
             closure_reason: x.closure_reason,
@@ -322,15 +324,7 @@ fn agreement_out(
         end: t.end,
         review_date: t.review_date,
         total_pence: a.current.total.0,
-        shares: t
-            .shares
-            .iter()
-            .map(|s| ShareOut {
-                organisation_id: s.organisation_id,
-                basis_points: s.basis_points,
-                percent: apportion::percent(s.basis_points),
-            })
-            .collect(),
+        shares: t.shares.iter().map(ShareOut::from).collect(),
         by_financial_year: apportion::by_financial_year(&t.lines, &bp)
             .into_iter()
             .map(|(fy, parts)| YearOut {
