@@ -59,47 +59,44 @@ pub struct Due {
     pub booked: Option<(i64, Option<NaiveDate>)>,
 }
 
-/// Active agreements whose review is due within `days` or overdue, soonest first.
+/// Active agreements whose review is due within `days` or overdue, soonest
+/// first — one query (it runs on administrators' and chairs' home pages).
 pub fn due_within(
     c: &mut jp_store::db::Conn,
     today: NaiveDate,
     days: i64,
 ) -> Result<Vec<Due>, crate::error::AppError> {
+    let until = today + chrono::Duration::days(days);
     let rows = c.query(
-        "SELECT a.id FROM agreements a WHERE a.status = 'active'",
-        &[],
+        "SELECT a.id, r.id, ch.local_id, p.name, r.panel_id, v.review_date, a.review_referral_id, m.meeting_date
+         FROM agreements a
+         JOIN agreement_versions v ON v.agreement_id = a.id AND v.number = a.current_number
+         JOIN referrals r ON r.id = a.referral_id
+         JOIN children ch ON ch.id = r.child_id
+         JOIN panels p ON p.id = r.panel_id
+         LEFT JOIN referrals rv ON rv.id = a.review_referral_id
+         LEFT JOIN meetings m ON m.id = rv.meeting_id
+         WHERE a.status = 'active' AND v.review_date <= $1
+         ORDER BY v.review_date, a.id",
+        &jp_store::params![until],
     )?;
     let mut out = Vec::new();
     for row in &rows {
-        let id: i64 = row.get(0)?;
-        let Some(a) = jp_store::agreements::get(c, id)? else {
-            continue;
-        };
-        let due = a.current.terms.review_date;
-        if (due - today).num_days() > days {
-            continue;
-        }
-        let r =
-            jp_store::referrals::get(c, a.referral_id)?.ok_or(crate::error::AppError::NotFound)?;
-        let booked = match a.review_referral_id {
-            Some(rid) => Some((
-                rid,
-                jp_store::referrals::get(c, rid)?.and_then(|x| x.meeting_date),
-            )),
-            None => None,
-        };
+        let review_date: NaiveDate = row.get(5)?;
+        let review_referral: Option<i64> = row.get(6)?;
         out.push(Due {
-            agreement_id: a.id,
-            referral_id: r.id,
-            child_local_id: r.child_local_id,
-            panel: r.panel_name,
-            panel_id: r.panel_id,
-            review_date: due,
-            overdue: due < today,
-            booked,
+            agreement_id: row.get(0)?,
+            referral_id: row.get(1)?,
+            child_local_id: row.get(2)?,
+            panel: row.get(3)?,
+            panel_id: row.get(4)?,
+            review_date,
+            overdue: review_date < today,
+            booked: review_referral
+                .map(|rid| Ok::<_, jp_store::db::DbError>((rid, row.get(7)?)))
+                .transpose()?,
         });
     }
-    out.sort_by_key(|d| d.review_date);
     Ok(out)
 }
 

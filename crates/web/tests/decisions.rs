@@ -887,6 +887,22 @@ fn an_agreements_review_is_booked_before_its_date_and_the_panel_continues_it() {
             );
             assert_eq!(referral(&app, id).status, Status::UnderReview);
             assert_eq!(audit_count(&app, "referral.review-created"), 1);
+            // The reviews-due list names it with its booking.
+            let due =
+                blocking(|| jp_web::reviews::due_within(&mut conn(&app), today(), 100).unwrap());
+            let d = due
+                .iter()
+                .find(|d| d.referral_id == id)
+                .expect("listed as due");
+            assert_eq!(d.review_date, review_due);
+            assert_eq!(d.booked, Some((rid, Some(on))));
+            assert!(!d.overdue);
+            let none =
+                blocking(|| jp_web::reviews::due_within(&mut conn(&app), today(), 30).unwrap());
+            assert!(
+                none.iter().all(|d| d.referral_id != id),
+                "not due within 30 days"
+            );
 
             // At the meeting, the review's outcomes are those of a review.
             hold_meeting(&app, rid, &[]);
