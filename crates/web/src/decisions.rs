@@ -574,10 +574,13 @@ fn recipients(c: &mut Conn, r: &Referral) -> Result<Vec<User>, AppError> {
     Ok(out)
 }
 
+/// Sends the letter of the decision in force; `decision_id`, when given, must
+/// be that decision (the API names one), or nothing is sent.
 pub async fn send_letter(
     state: &AppState,
     p: &Principal,
     referral_id: i64,
+    decision_id: Option<i64>,
 ) -> Result<Letter, Refusal> {
     let user = p.user.clone();
     let actor = p.actor();
@@ -588,6 +591,12 @@ pub async fn send_letter(
             return Err(Refusal::App(AppError::Forbidden));
         }
         let (d, kind, pdf) = letter_for(tx, &s)?;
+        if let Some(asked) = decision_id.filter(|asked| *asked != d.id) {
+            return Err(Refusal::Conflict(format!(
+                "Decision {asked} is not the one in force: decision {} is, and its letter is the one to send",
+                d.id
+            )));
+        }
         let to = recipients(tx, &s.r)?;
         let subject = if kind == "final" {
             format!("Panel decision: referral {} ({})", s.r.id, s.r.child_local_id)
@@ -1707,7 +1716,7 @@ async fn letter_send_page(
     Id(id): Id,
     _form: Form,
 ) -> Result<Response, AppError> {
-    match send_letter(&state, &p, id).await {
+    match send_letter(&state, &p, id, None).await {
         Ok(_) => Ok(Redirect::to(&format!("/referrals/{id}/decision#letters")).into_response()),
         Err(r) => refused(&state, &p, id, None, r).await,
     }

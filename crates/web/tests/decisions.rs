@@ -573,6 +573,28 @@ fn a_decision_is_signed_off_apportioned_lettered_corrected_varied_and_closed() {
             .await;
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
             assert!(problem_says(&v, "already corrected"));
+            // A letter asked for the corrected decision is refused, and nothing is sent.
+            let letters = count(
+                &app,
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM decision_letters",
+            );
+            let (status, v) = api(
+                &app,
+                "POST",
+                &format!("/api/v1/decisions/{did}/letter"),
+                &admin,
+                &json!({}),
+            )
+            .await;
+            assert_eq!(status, StatusCode::CONFLICT, "{v}");
+            assert!(problem_says(&v, "not the one in force"), "{v}");
+            assert_eq!(
+                count(
+                    &app,
+                    "SELECT CAST(COUNT(*) AS BIGINT) FROM decision_letters"
+                ),
+                letters
+            );
 
             // A variation: bad shares refused; the end brought forward kept as version 3.
             let av = all["agreement"]["version"].clone();

@@ -508,14 +508,7 @@ pub async fn letter(
     Id(id): Id,
 ) -> Result<(StatusCode, Json<LetterOut>), ApiError> {
     let d = visible_decision(&state, &p, id).await?;
-    let l = web::send_letter(&state, &p, d.referral_id).await?;
-    if l.decision_id != id {
-        return Err(AppError::Conflict(format!(
-            "Decision {id} is not the one in force; the letter was sent for decision {}",
-            l.decision_id
-        ))
-        .into());
-    }
+    let l = web::send_letter(&state, &p, d.referral_id, Some(id)).await?;
     Ok((StatusCode::CREATED, Json(l.into())))
 }
 
