@@ -141,10 +141,15 @@ pub fn of_child(conn: &mut Conn, child_id: i64) -> DbResult<Vec<Decision>> {
 
 /// The decision in force: the latest signed one that nothing corrects.
 pub fn in_force(conn: &mut Conn, referral_id: i64) -> DbResult<Option<Decision>> {
-    Ok(of_referral(conn, referral_id)?
-        .into_iter()
+    Ok(in_force_of(&of_referral(conn, referral_id)?).cloned())
+}
+
+/// The decision in force among a referral's decisions (oldest first).
+pub fn in_force_of(decisions: &[Decision]) -> Option<&Decision> {
+    decisions
+        .iter()
         .rev()
-        .find(|d| d.signed() && d.corrected_by_id.is_none()))
+        .find(|d| d.signed() && d.corrected_by_id.is_none())
 }
 
 fn lock(tx: &mut Tx<'_>, id: i64, version: i64) -> Result<Decision, ChangeError> {

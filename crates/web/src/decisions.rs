@@ -140,10 +140,7 @@ impl Scene {
         self.decisions.iter().find(|d| !d.signed())
     }
     pub fn in_force(&self) -> Option<&Decision> {
-        self.decisions
-            .iter()
-            .rev()
-            .find(|d| d.signed() && d.corrected_by_id.is_none())
+        decisions::in_force_of(&self.decisions)
     }
     fn option(&self, id: Option<i64>) -> Option<&OptionRecord> {
         id.and_then(|id| self.options.iter().find(|o| o.id == id))

@@ -26,33 +26,37 @@ fn one(app: &TestApp, sql: &str) -> i64 {
     })
 }
 
+/// The demo agreement waits for Adults & Communities; its acceptance commits it.
+async fn commit_demo_agreement(app: &TestApp, admin: &Login) {
+    let rec = one(
+        app,
+        "SELECT id FROM recommendations WHERE status = 'awaiting' ORDER BY id LIMIT 1",
+    );
+    let page = body_text(
+        app.send(get(&format!("/recommendations/{rec}"), Some(admin)))
+            .await,
+    )
+    .await;
+    let res = post(
+        app,
+        &format!("/recommendations/{rec}"),
+        admin,
+        &kv(&[
+            ("response", "accept"),
+            ("version", &hidden(&page, "version")),
+        ]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
 #[test]
 fn budgets_spend_and_the_forecast_add_up() {
     for app in TestApp::each_backend() {
         run_async(async {
             let admin = app.login(Role::Administrator);
             let finance = app.login(Role::Finance);
-            // The demo agreement waits for Adults & Communities; its answer commits it.
-            let rec = one(
-                &app,
-                "SELECT id FROM recommendations WHERE status = 'awaiting' ORDER BY id LIMIT 1",
-            );
-            let page = body_text(
-                app.send(get(&format!("/recommendations/{rec}"), Some(&admin)))
-                    .await,
-            )
-            .await;
-            let res = post(
-                &app,
-                &format!("/recommendations/{rec}"),
-                &admin,
-                &kv(&[
-                    ("response", "accept"),
-                    ("version", &hidden(&page, "version")),
-                ]),
-            )
-            .await;
-            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            commit_demo_agreement(&app, &admin).await;
             let aid = one(&app, "SELECT id FROM agreements WHERE status = 'active'");
             let fy = jp_domain::apportion::financial_year(today());
             let (council, icb, panel) = (
@@ -164,26 +168,7 @@ fn at_seventeen_and_a_half_adult_services_get_an_action_once() {
     for app in TestApp::each_backend() {
         run_async(async {
             let admin = app.login(Role::Administrator);
-            let rec = one(
-                &app,
-                "SELECT id FROM recommendations WHERE status = 'awaiting' ORDER BY id LIMIT 1",
-            );
-            let page = body_text(
-                app.send(get(&format!("/recommendations/{rec}"), Some(&admin)))
-                    .await,
-            )
-            .await;
-            let res = post(
-                &app,
-                &format!("/recommendations/{rec}"),
-                &admin,
-                &kv(&[
-                    ("response", "accept"),
-                    ("version", &hidden(&page, "version")),
-                ]),
-            )
-            .await;
-            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            commit_demo_agreement(&app, &admin).await;
             let child = one(
                 &app,
                 "SELECT r.child_id FROM agreements a JOIN referrals r ON r.id = a.referral_id WHERE a.status = 'active'",
