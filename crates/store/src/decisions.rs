@@ -405,21 +405,25 @@ pub fn sign(
     };
     let total = terms.as_ref().map_or(Pence(0), Terms::total);
     let escalate = outcome == Outcome::Escalated || total > ctx.delegated_limit;
-    let present = match r.meeting_id {
+    // The meeting that considered the referral, and who spoke for each agency.
+    let held = match r.meeting_id {
         Some(m) => {
             let meeting = crate::meetings::get(tx, m)?.ok_or(ChangeError::NotFound)?;
-            crate::meeting_run::attendance(tx, &meeting)?
-                .into_iter()
-                .map(|a| Present {
-                    agency_id: a.seat.agency_id,
-                    agency: a.seat.agency_name,
-                    presence: a.presence.map_or("not recorded", |p| p.label()).to_owned(),
-                    person: a.attendee_name,
-                })
-                .collect()
+            let attendance = crate::meeting_run::attendance(tx, &meeting)?;
+            Some((meeting, attendance))
         }
-        None => Vec::new(),
+        None => None,
     };
+    let present: Vec<Present> = held
+        .iter()
+        .flat_map(|(_, attendance)| attendance)
+        .map(|a| Present {
+            agency_id: a.seat.agency_id,
+            agency: a.seat.agency_name.clone(),
+            presence: a.presence.map_or("not recorded", |p| p.label()).to_owned(),
+            person: a.attendee_name.clone(),
+        })
+        .collect();
     let present_json =
         serde_json::to_string(&present).map_err(|e| ChangeError::Invalid(e.to_string()))?;
     let now = db::now();
@@ -541,17 +545,15 @@ pub fn sign(
     // Affected agencies nobody spoke for get a recommendation (seed 000 §3.5).
     if corrected.is_none()
         && outcome != Outcome::Deferred
-        && let (Some(m), Some(item)) = (r.meeting_id, d.item_id)
+        && let (Some((meeting, attendance)), Some(item)) = (&held, d.item_id)
     {
-        let meeting = crate::meetings::get(tx, m)?.ok_or(ChangeError::NotFound)?;
-        let it = crate::agenda::item(tx, m, item)?;
-        let attendance = crate::meeting_run::attendance(tx, &meeting)?;
+        let it = crate::agenda::item(tx, meeting.id, item)?;
         out.recommended = crate::meeting_run::recommend_to_absent(
             tx,
             actor,
-            &meeting,
+            meeting,
             &it,
-            &attendance,
+            attendance,
             &ctx.affected_agencies,
             ctx.today,
         )?;
