@@ -1021,6 +1021,61 @@ async function checkNoJs(user) {
   }
 }
 
+// Each dashboard, as the administrator (and the spend one as finance):
+// rendered with axe clean, a chart drawn with its title, and a table whose
+// figures are not all nought — the demo's generated history feeds them.
+async function checkDashboards(users) {
+  const by = Object.fromEntries(users.map((u) => [u.role, u]))
+  if (!by.administrator) return
+  const ctx = await newContext()
+  const page = await ctx.newPage()
+  const dashboards = [
+    ['/dashboards/reviews', 'Reviews due and overdue', 1],
+    ['/dashboards/service-levels', 'Service levels', 2],
+    ['/dashboards/spend', 'Spend against budget', 1],
+    ['/dashboards/needs', 'The needs picture', 4],
+  ]
+  try {
+    if (!(await check('dashboards: administrator signs in', () => signIn(page, by.administrator)))) return
+    await check('dashboards: the index links each dashboard', async () => {
+      await gotoChecked(page, 'dashboards', '/dashboards')
+      const links = await sameOriginLinks(page, 'main a[href]')
+      for (const [p] of dashboards) assert(links.includes(url(p)), `no link to ${p} on /dashboards`)
+    })
+    for (const [p, title, charts] of dashboards) {
+      await check(`dashboards: ${p} renders with data`, async () => {
+        await gotoChecked(page, 'dashboards', p)
+        assert((await h1Text(page)) === title, `h1 is “${await h1Text(page)}”`)
+        const svgs = page.locator('main svg[role="img"]')
+        assert((await svgs.count()) === charts, `${await svgs.count()} charts, expected ${charts}`)
+        for (const svg of await svgs.all()) {
+          const labelled = await svg.getAttribute('aria-labelledby')
+          const t = labelled && (await page.locator(`[id="${labelled}"]`).textContent())
+          assert(t && t.length > 10, `a chart on ${p} has no title`)
+          const marks = await svg.locator('rect, polyline').count()
+          assert(marks > 0, `a chart on ${p} draws nothing`)
+        }
+        const tables = page.locator('main table')
+        assert((await tables.count()) >= charts, `${await tables.count()} tables for ${charts} charts`)
+        const cells = await page.locator('main table td').allInnerTexts()
+        const figures = cells.map((c) => Number((c.match(/[0-9][0-9,.]*/) || ['0'])[0].replace(/,/g, '')))
+        assert(figures.some((n) => n > 0), `every figure on ${p} is nought: ${oneLine(cells.slice(0, 12).join(' | '))}`)
+        await screenshot(page, slugFor('dashboards', url(p)))
+      })
+    }
+    await check('dashboards: a bad choice shows the error summary (axe clean), nothing drawn', async () => {
+      const resp = await page.goto(url('/dashboards/needs?years=7'), { waitUntil: 'load' })
+      assert(resp && resp.status() === 422, `HTTP ${resp && resp.status()}`)
+      const summary = await errorSummaryText(page)
+      assert(/Select 3, 5 or 10 years/.test(summary), `error summary: ${oneLine(summary)}`)
+      await runAxe(page)
+      assert((await page.locator('main svg').count()) === 0, 'charts drawn under an unreadable choice')
+    })
+  } finally {
+    await ctx.close().catch(() => {})
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -1097,6 +1152,7 @@ async function main() {
   if (!finished) referral = await checkReferralFlow(users)
   if (!finished) await checkMeetingWalk(users, referral)
   if (!finished) await checkDecisionWalk(users, referral)
+  if (!finished) await checkDashboards(users)
   if (!finished) await checkKeyboard(users[0])
   if (!finished) await checkNoJs(users[0])
 

@@ -17,6 +17,7 @@ pub mod password;
 pub mod referral_form;
 pub mod role;
 pub mod session;
+pub mod sheet;
 pub mod text;
 
 pub use email::Email;

@@ -149,6 +149,8 @@ fn col(i: usize) -> u16 {
     u16::try_from(i).unwrap_or(u16::MAX)
 }
 
+pub mod read;
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -89,6 +89,39 @@ pub enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
+    /// Add a generated case history (past meetings, children, referrals,
+    /// decisions, agreements, budgets, spend) for demonstrations and the
+    /// benchmark; needs the demo's people and panels (or your own)
+    History {
+        /// Children to invent
+        #[arg(long, default_value_t = 60)]
+        children: u32,
+        /// Referrals across them (each child's requests follow one another)
+        #[arg(long, default_value_t = 200)]
+        referrals: u32,
+        /// Years back the history starts
+        #[arg(long, default_value_t = 5)]
+        years: u32,
+        /// Seed: the same seed makes the same history
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+    /// Import a tracker spreadsheet (CSV or XLSX): every row is checked and
+    /// its problems listed; only a file with none is imported, all at once
+    Import {
+        /// The .csv or .xlsx file (the first sheet is read)
+        file: std::path::PathBuf,
+        /// The administrator the import is recorded against (their e-mail)
+        #[arg(long = "as")]
+        as_user: String,
+        /// Check every row and list the problems; import nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Read a field from a column with another header, like
+        /// --map "date_of_birth=DOB (dd/mm/yyyy)" (repeat for several)
+        #[arg(long = "map")]
+        map: Vec<String>,
+    },
     /// Finance: the committed-cost summary
     Finance {
         #[command(subcommand)]
@@ -216,10 +249,39 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::History {
+            children,
+            referrals,
+            years,
+            seed,
+        } => {
+            let store = open(&g)?;
+            let plan = jp_store::history::Plan {
+                children,
+                referrals,
+                years,
+                seed,
+            };
+            let made = load_history(&mut store.conn()?, &plan)?;
+            println!(
+                "Added {} meetings, {} children, {} referrals and {} agreements.",
+                made.meetings, made.children, made.referrals, made.agreements
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import {
+            file,
+            as_user,
+            dry_run,
+            map,
+        } => import(&g, &file, &as_user, dry_run, &map),
         Command::Demo => {
             let store = open(&g)?;
             match demo::load(&mut store.conn()?)? {
-                demo::Outcome::Loaded => print_demo_sign_ins(),
+                demo::Outcome::Loaded => {
+                    load_history(&mut store.conn()?, &demo::DEMO_HISTORY)?;
+                    print_demo_sign_ins();
+                }
                 demo::Outcome::AlreadyPopulated => println!(
                     "The database already has accounts in it: the demo data was not loaded."
                 ),
@@ -266,6 +328,155 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+fn bar(len: u64, what: &str, message: &'static str) -> anyhow::Result<indicatif::ProgressBar> {
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{msg}} [{{bar:40}}] {{pos}}/{{len}} {what} ({{eta}} left)"
+        ))?
+        .progress_chars("=> "),
+    );
+    bar.set_message(message);
+    Ok(bar)
+}
+
+fn import(
+    g: &Global,
+    file: &std::path::Path,
+    as_user: &str,
+    dry_run: bool,
+    map: &[String],
+) -> anyhow::Result<ExitCode> {
+    use jp_store::import;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let table = match jp_exports::read::table(&name, &bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            println!("{e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let (mut mapping, mut problems, unused) = import::detect(&table.headers);
+    for m in map {
+        let Some((key, header)) = m.split_once('=') else {
+            println!("--map {m}: write it as FIELD=HEADER, like date_of_birth=DOB");
+            return Ok(ExitCode::from(2));
+        };
+        let Some(field) = import::FIELDS.iter().find(|f| f.key == key.trim()) else {
+            println!(
+                "--map {m}: there is no field “{key}”; the fields are {}",
+                import::FIELDS
+                    .iter()
+                    .map(|f| f.key)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            return Ok(ExitCode::from(2));
+        };
+        let Some(i) = table.headers.iter().position(|h| h == header.trim()) else {
+            println!("--map {m}: the file has no column headed “{header}”");
+            return Ok(ExitCode::from(2));
+        };
+        mapping.insert(field.key.to_owned(), i);
+        problems = import::missing(&mapping);
+    }
+    if !problems.is_empty() {
+        for p in &problems {
+            println!("{p}");
+        }
+        return Ok(ExitCode::from(1));
+    }
+    if !unused.is_empty() {
+        println!("Not imported (no field reads them): {}", unused.join(", "));
+    }
+    let store = open(g)?;
+    let mut conn = store.conn()?;
+    let email =
+        jp_domain::Email::parse(as_user).map_err(|e| anyhow::anyhow!("--as {as_user}: {e}"))?;
+    let Some(user) = jp_store::accounts::find_by_email(&mut conn, &email)?
+        .filter(|u| u.active && u.has(jp_domain::Role::Administrator))
+    else {
+        println!("{as_user} is not an active administrator: imports are made by one");
+        return Ok(ExitCode::from(2));
+    };
+    let today = jp_store::db::now().date();
+    let b = bar(table.rows.len() as u64, "rows", "Checking")?;
+    let checked = import::check(&mut conn, &table.rows, &mapping, today, &mut |d, _| {
+        b.set_position(d);
+    })?;
+    b.finish_and_clear();
+    if !checked.problems.is_empty() {
+        let rows: std::collections::BTreeSet<usize> =
+            checked.problems.iter().map(|p| p.row).collect();
+        println!(
+            "{} problem(s) on {} of {} rows; nothing was imported:",
+            checked.problems.len(),
+            rows.len(),
+            table.rows.len()
+        );
+        for p in &checked.problems {
+            println!("  row {}, {}: {}", p.row, p.column, p.message);
+        }
+        return Ok(ExitCode::from(1));
+    }
+    println!(
+        "All {} rows are ready: {} new children, {} agreements.",
+        checked.ready.len(),
+        checked.new_children,
+        checked.agreements
+    );
+    if dry_run {
+        println!("Dry run: nothing was imported.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let sha = import::sha256_of(&bytes);
+    let actor = jp_store::Actor::user(
+        user.id,
+        format!("{} <{}> (command line)", user.name, user.email),
+    );
+    let b = bar(checked.ready.len() as u64, "rows", "Importing")?;
+    let mut tx = conn.begin()?;
+    let made = import::apply(
+        &mut tx,
+        &actor,
+        (&name, &sha),
+        &checked.ready,
+        today,
+        &mut |d, _| {
+            b.set_position(d);
+        },
+    )?;
+    tx.commit()?;
+    b.finish_and_clear();
+    println!(
+        "Imported {} rows: {} children, {} referrals, {} meetings and {} agreements added.",
+        made.rows, made.children, made.referrals, made.meetings, made.agreements
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Generates a history with a progress bar.
+fn load_history(
+    conn: &mut jp_store::db::Conn,
+    plan: &jp_store::history::Plan,
+) -> anyhow::Result<jp_store::history::Made> {
+    let bar = indicatif::ProgressBar::new(u64::from(plan.referrals));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {pos}/{len} referrals ({eta} left)",
+        )?
+        .progress_chars("=> "),
+    );
+    bar.set_message("Generating the case history");
+    let made = demo::load_history(conn, plan, &mut |done, _| bar.set_position(done))?;
+    bar.finish_and_clear();
+    Ok(made)
 }
 
 fn finance_rebuild(g: &Global) -> anyhow::Result<ExitCode> {
@@ -408,6 +619,9 @@ fn serve(g: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut demo_loaded = false;
     if args.demo {
         demo_loaded = matches!(demo::load(&mut store.conn()?)?, demo::Outcome::Loaded);
+        if demo_loaded {
+            load_history(&mut store.conn()?, &demo::DEMO_HISTORY)?;
+        }
     }
     let mailer = match args.smtp_url.as_deref().filter(|u| !u.trim().is_empty()) {
         Some(url) => {

@@ -190,7 +190,7 @@ pub fn versions(conn: &mut Conn, agreement_id: i64) -> DbResult<Vec<Version>> {
     versions_where(conn, "v.agreement_id = $1", &params![agreement_id])
 }
 
-fn insert_version(
+pub(crate) fn insert_version(
     tx: &mut Tx<'_>,
     actor: &Actor,
     agreement_id: i64,

@@ -47,6 +47,34 @@ pub enum Outcome {
     AlreadyPopulated,
 }
 
+/// The demo's generated history: five years of past cases on both panels,
+/// so the tracker, finance pages and dashboards have figures to show.
+pub const DEMO_HISTORY: crate::history::Plan = crate::history::Plan {
+    children: 60,
+    referrals: 200,
+    years: 5,
+    seed: 2026,
+};
+
+/// Adds a generated history (one transaction, audited) to an installation
+/// that has its people, agencies and panels.
+pub fn load_history(
+    conn: &mut Conn,
+    plan: &crate::history::Plan,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<crate::history::Made, ChangeError> {
+    let mut tx = conn.begin()?;
+    let made = crate::history::generate(
+        &mut tx,
+        &Actor::system("generated history"),
+        plan,
+        crate::db::now().date(),
+        progress,
+    )?;
+    tx.commit()?;
+    Ok(made)
+}
+
 pub fn is_empty(conn: &mut Conn) -> DbResult<bool> {
     Ok(conn
         .query_one("SELECT COUNT(*) FROM users", &[])?

@@ -103,6 +103,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_emerging_issues.sql"),
         postgres: include_str!("../migrations/postgres/0017_emerging_issues.sql"),
     },
+    Migration {
+        version: 18,
+        name: "imports",
+        sqlite: include_str!("../migrations/sqlite/0018_imports.sql"),
+        postgres: include_str!("../migrations/postgres/0018_imports.sql"),
+    },
 ];
 
 const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"

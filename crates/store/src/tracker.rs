@@ -126,6 +126,7 @@ pub struct Row {
     pub child_local_id: String,
     pub child_name: String,
     pub date_of_birth: NaiveDate,
+    pub nhs_number: Option<String>,
     pub panel_id: i64,
     pub panel: String,
     pub meeting_date: Option<NaiveDate>,
@@ -275,7 +276,7 @@ pub fn page(
     let sql = format!(
         "SELECT r.id, r.child_id, c.local_id, c.given_name || ' ' || c.family_name, c.date_of_birth, r.panel_id, p.name,
                 m.meeting_date, r.status, r.request_type, r.need_level, ag.name, r.submitted_at, r.decision_id, d.outcome,
-                kw.name, a.id, a.status, v.review_date
+                kw.name, a.id, a.status, v.review_date, c.nhs_number
          FROM referrals r
          JOIN children c ON c.id = r.child_id
          JOIN panels p ON p.id = r.panel_id
@@ -300,6 +301,7 @@ pub fn page(
             child_local_id: r.get(2)?,
             child_name: r.get(3)?,
             date_of_birth: r.get(4)?,
+            nhs_number: r.get(19)?,
             panel_id: r.get(5)?,
             panel: r.get(6)?,
             meeting_date: r.get(7)?,
@@ -360,4 +362,69 @@ pub fn page(
         }
     }
     Ok(Page { rows: out, next })
+}
+
+/// An agreement's current terms as the spreadsheet writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetTerms {
+    pub provider: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub lines: Vec<jp_domain::costs::CostLine>,
+    /// (organisation name, basis points), in the agreed order.
+    pub shares: Vec<(String, u32)>,
+}
+
+/// The current terms of each agreement in `ids`, in two queries (the export
+/// asks a batch at a time).
+pub fn sheet_terms(conn: &mut Conn, ids: &[i64]) -> DbResult<BTreeMap<i64, SheetTerms>> {
+    let mut out = BTreeMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let args: Vec<Value> = ids.iter().map(|id| Value::Int(*id)).collect();
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let mut versions: BTreeMap<i64, i64> = BTreeMap::new();
+    for r in &conn.query(
+        &format!(
+            "SELECT a.id, v.id, v.provider, v.start_date, v.end_date, v.lines FROM agreements a
+             JOIN agreement_versions v ON v.agreement_id = a.id AND v.number = a.current_number
+             WHERE a.id IN ({})",
+            marks.join(", ")
+        ),
+        &args,
+    )? {
+        let lines: String = r.get(5)?;
+        versions.insert(r.get(1)?, r.get(0)?);
+        out.insert(
+            r.get(0)?,
+            SheetTerms {
+                provider: r.get(2)?,
+                start: r.get(3)?,
+                end: r.get(4)?,
+                lines: serde_json::from_str(&lines).unwrap_or_default(),
+                shares: Vec::new(),
+            },
+        );
+    }
+    let vids: Vec<Value> = versions.keys().map(|id| Value::Int(*id)).collect();
+    let marks: Vec<String> = (1..=vids.len()).map(|i| format!("${i}")).collect();
+    if !vids.is_empty() {
+        for r in &conn.query(
+            &format!(
+                "SELECT s.version_id, o.name, s.basis_points FROM agreement_shares s
+                 JOIN organisations o ON o.id = s.organisation_id
+                 WHERE s.version_id IN ({}) ORDER BY s.version_id, s.position",
+                marks.join(", ")
+            ),
+            &vids,
+        )? {
+            let vid: i64 = r.get(0)?;
+            if let Some(t) = versions.get(&vid).and_then(|a| out.get_mut(a)) {
+                let bp: i64 = r.get(2)?;
+                t.shares.push((r.get(1)?, u32::try_from(bp).unwrap_or(0)));
+            }
+        }
+    }
+    Ok(out)
 }

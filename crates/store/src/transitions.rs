@@ -14,14 +14,26 @@ pub fn seventeen_and_a_half(born: NaiveDate) -> NaiveDate {
         .unwrap_or(born)
 }
 
-/// Creates the transition actions that are due on `today`; returns how many.
+/// One child flagged: the action created for each adult-services member.
+#[derive(Debug, Clone)]
+pub struct Flagged {
+    pub referral_id: i64,
+    pub child_local_id: String,
+    /// (action id, owner's user id) per action created.
+    pub actions: Vec<(i64, i64)>,
+    pub title: String,
+    pub due: NaiveDate,
+}
+
+/// Creates the transition actions that are due on `today` and returns them
+/// (the caller tells each owner, in the same transaction).
 /// `due(today)` gives the action's due date (working days from the calendar).
 pub fn flag_due(
     tx: &mut Tx<'_>,
     actor: &Actor,
     today: NaiveDate,
     due: &dyn Fn(NaiveDate) -> NaiveDate,
-) -> Result<usize, ChangeError> {
+) -> Result<Vec<Flagged>, ChangeError> {
     let rows: Vec<(i64, i64, String, NaiveDate, i64)> = tx
         .query(
             "SELECT r.id, r.panel_id, c.local_id, c.date_of_birth, a.id FROM agreements a
@@ -34,7 +46,7 @@ pub fn flag_due(
         .iter()
         .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
         .collect::<DbResult<_>>()?;
-    let mut n = 0;
+    let mut flagged = Vec::new();
     for (referral_id, panel_id, local_id, born, agreement_id) in rows {
         let on = seventeen_and_a_half(born);
         if on > today {
@@ -52,15 +64,17 @@ pub fn flag_due(
             );
             continue;
         }
+        let title = format!(
+            "Plan the move to adult services for child {local_id} (17½ on {}): read the panel's decision on referral {referral_id}",
+            jp_domain::referral_form::long_date(on)
+        );
+        let mut created = Vec::new();
         for owner in adults {
-            actions::create(
+            let action_id = actions::create(
                 tx,
                 actor,
                 &NewAction {
-                    title: format!(
-                        "Plan the move to adult services for child {local_id} (17½ on {}): read the panel's decision on referral {referral_id}",
-                        jp_domain::referral_form::long_date(on)
-                    ),
+                    title: title.clone(),
                     owner_id: owner,
                     due: due(today),
                     source: Source::Transition,
@@ -70,6 +84,7 @@ pub fn flag_due(
                     recommendation_id: None,
                 },
             )?;
+            created.push((action_id, owner));
         }
         audit::record(
             tx,
@@ -79,9 +94,15 @@ pub fn flag_due(
             Some(referral_id.to_string()),
             serde_json::json!({"agreement_id": agreement_id, "seventeen_and_a_half": on}),
         )?;
-        n += 1;
+        flagged.push(Flagged {
+            referral_id,
+            child_local_id: local_id,
+            actions: created,
+            title,
+            due: due(today),
+        });
     }
-    Ok(n)
+    Ok(flagged)
 }
 
 fn tx_is_adult(agency_id: i64, tx: &mut Tx<'_>) -> DbResult<bool> {

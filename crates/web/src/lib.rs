@@ -9,7 +9,9 @@ pub mod api;
 pub mod audit_log;
 pub mod auth;
 pub mod booking;
+pub mod charts;
 pub mod children;
+pub mod dashboards;
 pub mod decisions;
 pub mod emerging;
 pub mod error;
@@ -18,6 +20,7 @@ pub mod files;
 pub mod finance;
 pub mod forms;
 pub mod home;
+pub mod imports;
 pub mod jobs;
 pub mod mail;
 pub mod meeting_run;
@@ -61,6 +64,8 @@ pub fn all_routes() -> routes::Routes {
         .merge(tracker::routes())
         .merge(finance::routes())
         .merge(emerging::routes())
+        .merge(dashboards::routes())
+        .merge(imports::routes())
         .merge(feeds::routes())
         .merge(api::routes())
 }

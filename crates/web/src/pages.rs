@@ -45,6 +45,7 @@ pub fn navigation(roles: &[Role], path: &str) -> Vec<NavItem> {
         )
     }) {
         items.push(("/tracker", "Tracker"));
+        items.push(("/dashboards", "Dashboards"));
     }
     if roles
         .iter()

@@ -295,6 +295,18 @@ pub const POLICY: &[Rule] = &[
     rule(Get, "/tracker/export.csv", TRACKER_READERS),
     rule(Get, "/tracker/export.xlsx", TRACKER_READERS),
     // Finance monitoring (SPEC §6): budgets, committed, actual, forecast.
+    // Importing a tracker spreadsheet: panel administrators (it creates records on every panel).
+    rule(Get, "/tracker/import", PANEL_ADMIN),
+    rule(Post, "/tracker/import", PANEL_ADMIN),
+    rule(Get, "/tracker/imports/{id}", PANEL_ADMIN),
+    rule(Post, "/tracker/imports/{id}/check", PANEL_ADMIN),
+    rule(Post, "/tracker/imports/{id}/run", PANEL_ADMIN),
+    // Dashboards (SPEC §7): counts and money, no names; spend for finance readers.
+    rule(Get, "/dashboards", TRACKER_READERS),
+    rule(Get, "/dashboards/reviews", TRACKER_READERS),
+    rule(Get, "/dashboards/service-levels", TRACKER_READERS),
+    rule(Get, "/dashboards/needs", TRACKER_READERS),
+    rule(Get, "/dashboards/spend", FINANCE_READERS),
     rule(Get, "/finance", FINANCE_READERS),
     rule(Post, "/finance/budgets", FINANCE_EDITORS),
     rule(Post, "/agreements/{id}/spend", FINANCE_EDITORS),

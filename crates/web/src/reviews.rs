@@ -3,6 +3,7 @@
 //! active agreement whose review date comes within the scheduled meetings,
 //! and the list of reviews due and overdue for the home page.
 
+use crate::pages::date;
 use crate::state::AppState;
 use chrono::NaiveDate;
 use jp_store::Actor;
@@ -107,13 +108,39 @@ pub fn flag_transitions(state: &AppState, today: NaiveDate) -> Result<usize, Str
     let cal = jp_store::calendar::for_region(&mut c, jp_domain::Region::EnglandAndWales)
         .map_err(|e| e.to_string())?;
     let mut tx = c.begin().map_err(|e| e.to_string())?;
-    let n = jp_store::transitions::flag_due(
+    let flagged = jp_store::transitions::flag_due(
         &mut tx,
         &Actor::system("preparing for adulthood"),
         today,
         &|d| cal.after(d, 10),
     )
     .map_err(|e| e.to_string())?;
+    let base = state.config.base_url.trim_end_matches('/');
+    for f in &flagged {
+        for &(action_id, owner_id) in &f.actions {
+            let owner = jp_store::accounts::get(&mut tx, owner_id)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .collect::<Vec<_>>();
+            crate::notify::queue_about(
+                &mut tx,
+                "transition.flagged",
+                &owner,
+                ("action", action_id),
+                &format!(
+                    "Preparing for adulthood: child {} — an action for adult services",
+                    f.child_local_id
+                ),
+                &format!(
+                    "A child with an active funding agreement is reaching 17½, so the panel asks adult services to plan the move. You have an action due on {}: “{}”.\n\nThe panel's decision (the case summary): {base}/referrals/{}/decision",
+                    date(f.due),
+                    f.title,
+                    f.referral_id
+                ),
+            )
+            .map_err(|e| e.to_string())?;
+        }
+    }
     tx.commit().map_err(|e| e.to_string())?;
-    Ok(n)
+    Ok(flagged.len())
 }

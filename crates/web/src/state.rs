@@ -46,6 +46,10 @@ impl Default for WebConfig {
 pub struct AppState {
     pub store: Store,
     pub config: Arc<WebConfig>,
+    /// Long jobs running in this process (imports): id → (done, total). An
+    /// import holds its transaction to the end, so its progress cannot be
+    /// written to the database as it goes.
+    progress: Arc<std::sync::Mutex<std::collections::HashMap<i64, (u64, u64)>>>,
 }
 
 impl AppState {
@@ -53,7 +57,25 @@ impl AppState {
         AppState {
             store,
             config: Arc::new(config),
+            progress: Arc::default(),
         }
+    }
+
+    pub fn set_progress(&self, id: i64, done: u64, total: u64) {
+        if let Ok(mut m) = self.progress.lock() {
+            m.insert(id, (done, total));
+        }
+    }
+
+    pub fn clear_progress(&self, id: i64) {
+        if let Ok(mut m) = self.progress.lock() {
+            m.remove(&id);
+        }
+    }
+
+    /// How far a job running in this process has got.
+    pub fn progress(&self, id: i64) -> Option<(u64, u64)> {
+        self.progress.lock().ok().and_then(|m| m.get(&id).copied())
     }
 
     /// Runs blocking database work off the async threads.

@@ -268,6 +268,7 @@ struct TrackerPage {
     /// Chairs and members open decided referrals at their decision (their
     /// view of the papers ends when the meeting closes).
     decision_links: bool,
+    can_import: bool,
     errors: Errors,
 }
 
@@ -337,6 +338,7 @@ async fn page(
     let fy = crate::finance::this_year();
     let view = TrackerPage {
         page: PageCtx::new(&p, "Tracker", "/tracker").with_errors(&errors),
+        can_import: p.user.has(Role::Administrator),
         next: l.next.as_ref().map(|c| q.with_after(&c.encode())),
         first: after.is_some().then(|| q.with_after("")),
         rows: l.rows,
@@ -472,6 +474,8 @@ fn headers(names: bool, organisations: &[(i64, String)], year: &str) -> Vec<Stri
         .collect();
     if names {
         h.push("Child".into());
+        h.push("Date of birth".into());
+        h.push("NHS number".into());
     }
     for s in [
         "Preparing for adulthood",
@@ -486,6 +490,11 @@ fn headers(names: bool, organisations: &[(i64, String)], year: &str) -> Vec<Stri
         "Agreement status",
         "Review date",
         "Key worker",
+        "Provider",
+        "Agreement start",
+        "Agreement end",
+        "Cost lines",
+        "Shares",
     ] {
         h.push(s.into());
     }
@@ -497,6 +506,7 @@ fn headers(names: bool, organisations: &[(i64, String)], year: &str) -> Vec<Stri
 
 fn cells(
     r: &Row,
+    terms: Option<&tracker::SheetTerms>,
     names: bool,
     organisations: &[(i64, String)],
     today: NaiveDate,
@@ -506,6 +516,8 @@ fn cells(
     let mut c = vec![Cell::Int(r.referral_id), Cell::text(&r.child_local_id)];
     if names {
         c.push(Cell::text(&r.child_name));
+        c.push(iso(Some(r.date_of_birth)));
+        c.push(Cell::opt(r.nhs_number.clone()));
     }
     c.extend([
         Cell::text(if r.age_on(today) >= 14 { "Yes" } else { "No" }),
@@ -521,6 +533,22 @@ fn cells(
         iso(r.review_date),
         Cell::opt(r.key_worker.clone()),
     ]);
+    match terms {
+        Some(t) => c.extend([
+            Cell::text(&t.provider),
+            iso(Some(t.start)),
+            iso(Some(t.end)),
+            Cell::text(jp_domain::sheet::write_lines(&t.lines)),
+            Cell::text(jp_domain::sheet::write_shares(&t.shares)),
+        ]),
+        None => c.extend([
+            Cell::Empty,
+            Cell::Empty,
+            Cell::Empty,
+            Cell::Empty,
+            Cell::Empty,
+        ]),
+    }
     for (org, _) in organisations {
         c.push(r.annual.get(org).map_or(Cell::Empty, |p| Cell::Pence(*p)));
     }
@@ -595,12 +623,15 @@ fn streamed(
     res
 }
 
-/// Every row of the view, a batch at a time, to `each`.
+/// Every row of the view, a batch at a time with its agreements' terms, to `each`.
 fn each_row(
     store: &jp_store::Store,
     f: &Filter,
     sort: Sort,
-    mut each: impl FnMut(&[Row]) -> Result<(), String>,
+    mut each: impl FnMut(
+        &[Row],
+        &std::collections::BTreeMap<i64, tracker::SheetTerms>,
+    ) -> Result<(), String>,
 ) -> Result<(), String> {
     let mut conn = store.conn().map_err(|e| e.to_string())?;
     let mut after: Option<Cursor> = None;
@@ -614,7 +645,9 @@ fn each_row(
             crate::finance::this_year(),
         )
         .map_err(|e| e.to_string())?;
-        each(&page.rows)?;
+        let ids: Vec<i64> = page.rows.iter().filter_map(|r| r.agreement_id).collect();
+        let terms = tracker::sheet_terms(&mut conn, &ids).map_err(|e| e.to_string())?;
+        each(&page.rows, &terms)?;
         match page.next {
             Some(n) => after = Some(n),
             None => return Ok(()),
@@ -643,11 +676,12 @@ async fn export_csv(
         if tx.blocking_send(Ok(first.into())).is_err() {
             return;
         }
-        let result = each_row(&store, &f, sort, |rows| {
+        let result = each_row(&store, &f, sort, |rows, terms| {
             let mut chunk = String::new();
             for r in rows {
                 chunk.push_str(&jp_exports::csv_line(&cells(
                     r,
+                    r.agreement_id.and_then(|a| terms.get(&a)),
                     names,
                     &organisations,
                     today,
@@ -682,9 +716,10 @@ async fn export_xlsx(
         let mut book = jp_exports::Xlsx::new("Tracker", &head)
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let mut refused = None;
-        each_row(&store, &f, sort, |rows| {
+        each_row(&store, &f, sort, |rows, terms| {
             for r in rows {
-                if let Err(e) = book.push(&cells(r, names, &organisations, today)) {
+                let t = r.agreement_id.and_then(|a| terms.get(&a));
+                if let Err(e) = book.push(&cells(r, t, names, &organisations, today)) {
                     refused = Some(e.to_string());
                     return Err("stopped".into());
                 }

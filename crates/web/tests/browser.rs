@@ -43,6 +43,12 @@ fn every_role_can_sign_in_and_use_every_page_in_chromium_with_no_serious_accessi
     }
     let db = jp_store::testing::sqlite();
     demo::load(&mut db.store.conn().unwrap()).unwrap();
+    demo::load_history(
+        &mut db.store.conn().unwrap(),
+        &demo::DEMO_HISTORY,
+        &mut |_, _| {},
+    )
+    .unwrap();
     let state = jp_web::AppState::new(db.store.clone(), jp_web::WebConfig::default());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -218,6 +218,26 @@ fn at_seventeen_and_a_half_adult_services_get_an_action_once() {
             });
             assert_eq!(owner, adults_member);
             assert_eq!(audit_count(&app, "transition.flagged"), 1);
+            // The owner is told by e-mail, once, with a link to the decision
+            // and without the child's name.
+            let mails: Vec<(String, String)> = blocking(|| {
+                app.db
+                    .store
+                    .conn()
+                    .unwrap()
+                    .query(
+                        "SELECT to_address, body FROM outbox WHERE kind = 'transition.flagged'",
+                        &[],
+                    )
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+                    .collect()
+            });
+            assert_eq!(mails.len(), 1, "{mails:?}");
+            assert_eq!(mails[0].0, adults_member);
+            assert!(mails[0].1.contains("/decision"), "{}", mails[0].1);
+            assert!(mails[0].1.contains("17½"), "{}", mails[0].1);
         });
     }
 }
