@@ -338,3 +338,235 @@ fn finance_rebuild_reports_and_corrects_a_difference_on_postgres() {
         finance_rebuild_finds_and_corrects(&db);
     }
 }
+
+/// Writes an XLSX tracker with the given header and rows (all text).
+fn workbook(dir: &std::path::Path, name: &str, head: &[&str], rows: &[&[&str]]) -> String {
+    let path = dir.join(name);
+    let mut book = jp_exports::Xlsx::new("Tracker", head).unwrap();
+    for r in rows {
+        let cells: Vec<jp_exports::Cell> = r.iter().map(|c| jp_exports::Cell::text(*c)).collect();
+        book.push(&cells).unwrap();
+    }
+    book.save(&path).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// `import` of an XLSX tracker: a dry run writes nothing, the import adds
+/// every row at once, a bad file lists its rows' problems and adds nothing,
+/// and --map reads a field from a column with another header.
+fn import_reads_a_workbook(db: &jp_store::testing::TestDb) {
+    let run = |args: &[&str]| jointpanel(&db.url, args, None);
+    assert!(run(&["demo"]).status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let count = |sql: &str| -> i64 {
+        db.store
+            .conn()
+            .unwrap()
+            .query_one(sql, &[])
+            .unwrap()
+            .get(0)
+            .unwrap()
+    };
+    let referrals = count("SELECT COUNT(*) FROM referrals");
+    let head = [
+        "Child local ID",
+        "Child",
+        "DOB",
+        "Panel",
+        "Meeting date",
+        "Status",
+        "Referring agency",
+        "Outcome",
+        "Start date",
+        "End date",
+        "Review",
+        "Weekly cost",
+        "Funding split",
+    ];
+    let jfp = "Joint Funding Panel (Complex Cases)";
+    let good = workbook(
+        dir.path(),
+        "good.xlsx",
+        &head,
+        &[
+            &[
+                "NZ-1",
+                "Isla Penrose",
+                "14/03/2014",
+                jfp,
+                "12/03/2025",
+                "Agreement active",
+                "SEND",
+                "Agreed as recommended",
+                "01/04/2025",
+                "31/03/2026",
+                "28/02/2026",
+                "£1,250.00",
+                "Northmoor County Council 50%; Northmoor and Dale Integrated Care Board 50%",
+            ],
+            &[
+                "NZ-1",
+                "Isla Penrose",
+                "14/03/2014",
+                jfp,
+                "9 April 2025",
+                "Closed",
+                "SEND",
+                "Declined",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ],
+            &[
+                "NZ-2",
+                "Otto Quayle",
+                "2016-08-30",
+                jfp,
+                "",
+                "Submitted",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ],
+        ],
+    );
+    let admin = "administrator@northmoor.example";
+    let o = run(&["import", &good, "--as", admin, "--dry-run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("All 3 rows are ready: 2 new children, 1 agreements"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM referrals"),
+        referrals,
+        "a dry run writes nothing"
+    );
+    let o = run(&["import", &good, "--as", admin]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("Imported 3 rows: 2 children, 3 referrals"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM referrals"), referrals + 3);
+    // £1,250 a week from 1 April 2025 to 31 March 2026, split evenly.
+    let committed = count(
+        "SELECT CAST(SUM(c.pence) AS BIGINT) FROM committed_costs c JOIN agreements a ON a.id = c.agreement_id
+         JOIN children ch ON ch.id = a.child_id WHERE ch.local_id = 'NZ-1'",
+    );
+    assert_eq!(committed, 125_000 * 365 / 7);
+    assert_eq!(run(&["finance", "rebuild"]).status.code(), Some(0));
+    // The same file again: already recorded, nothing added.
+    let o = run(&["import", &good, "--as", admin]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("already recorded"), "{}", text(&o));
+
+    let bad = workbook(
+        dir.path(),
+        "bad.xlsx",
+        &head,
+        &[
+            &[
+                "NZ-9",
+                "Lena Ward",
+                "30/02/2015",
+                jfp,
+                "12/03/2025",
+                "Closed",
+                "Martian Services",
+                "Declined",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ],
+            &[
+                "NZ-10",
+                "Pax Rowe",
+                "2015-01-01",
+                jfp,
+                "12/03/2025",
+                "Agreement active",
+                "SEND",
+                "Agreed as recommended",
+                "2025-04-01",
+                "2024-03-31",
+                "2025-10-01",
+                "500",
+                "Northmoor County Council 100%",
+            ],
+        ],
+    );
+    let o = run(&["import", &bad, "--as", admin]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    for m in [
+        "row 2, Date of birth: “30/02/2015” is not a date",
+        "row 2, Referrer's agency: No agency called “Martian Services”",
+        "row 3, Agreement end: The agreement ends before it starts",
+        "nothing was imported",
+    ] {
+        assert!(text(&o).contains(m), "{m}: {}", text(&o));
+    }
+    assert_eq!(count("SELECT COUNT(*) FROM referrals"), referrals + 3);
+
+    let odd = workbook(
+        dir.path(),
+        "odd.xlsx",
+        &[
+            "Child local ID",
+            "Child",
+            "Born on (dd/mm/yyyy)",
+            "Panel",
+            "Status",
+        ],
+        &[&["NZ-3", "Wyn Hale", "01/02/2017", jfp, "Submitted"]],
+    );
+    let o = run(&["import", &odd, "--as", admin, "--dry-run"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("no column for “Date of birth”"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&[
+        "import",
+        &odd,
+        "--as",
+        admin,
+        "--dry-run",
+        "--map",
+        "date_of_birth=Born on (dd/mm/yyyy)",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&[
+        "import",
+        &odd,
+        "--as",
+        "chair@northmoor.example",
+        "--dry-run",
+        "--map",
+        "date_of_birth=Born on (dd/mm/yyyy)",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+#[test]
+fn import_reads_a_workbook_on_sqlite() {
+    import_reads_a_workbook(&jp_store::testing::sqlite());
+}
+
+#[test]
+fn import_reads_a_workbook_on_postgres() {
+    if let Some(db) = jp_store::testing::postgres() {
+        import_reads_a_workbook(&db);
+    }
+}

@@ -317,8 +317,10 @@ pub fn generate(
             .unwrap_or(first_date);
         let seq = plan.seed.wrapping_mul(1_000_003).wrapping_add(u64::from(c));
         let local_id = format!("NH-{:06}", 100_000 + (seq % 900_000));
+        // Seeds ten apart: a seed whose check digit fails moves on to the
+        // next, so neighbouring seeds could otherwise share a number.
         let nhs_number =
-            crate::demo_casework::test_nhs_number(u32::try_from(seq % 1_000_000).unwrap_or(0));
+            crate::demo_casework::test_nhs_number(u32::try_from((seq % 100_000) * 10).unwrap_or(0));
         let Some(child_id) = tx
             .query_opt(
                 "INSERT INTO children (local_id, nhs_number, given_name, family_name, date_of_birth, parental_responsibility,
