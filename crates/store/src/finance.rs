@@ -41,7 +41,28 @@ fn stored(conn: &mut Conn, agreement_id: i64) -> DbResult<Rows> {
     Ok(out)
 }
 
+/// Adds (or takes away) an agreement's committed_costs rows
+/// in the monthly finance summary.
+fn roll(tx: &mut Tx<'_>, agreement_id: i64, add: bool) -> DbResult<()> {
+    let sign = if add { "" } else { "-" };
+    tx.execute(
+        &format!(
+            "INSERT INTO finance_months (organisation_id, panel_id, year, month, financial_year, committed, pending, actual)
+             SELECT organisation_id, panel_id, year, month, MIN(financial_year),
+                    {sign}CAST(SUM(CASE WHEN committed THEN pence ELSE 0 END) AS BIGINT),
+                    {sign}CAST(SUM(CASE WHEN committed THEN 0 ELSE pence END) AS BIGINT), 0
+             FROM committed_costs WHERE agreement_id = $1 GROUP BY organisation_id, panel_id, year, month
+             ON CONFLICT (organisation_id, panel_id, year, month) DO UPDATE
+             SET committed = finance_months.committed + excluded.committed,
+                 pending = finance_months.pending + excluded.pending"
+        ),
+        &params![agreement_id],
+    )?;
+    Ok(())
+}
+
 fn write(tx: &mut Tx<'_>, a: &Agreement, rows: &Rows) -> DbResult<()> {
+    roll(tx, a.id, false)?;
     tx.execute(
         "DELETE FROM committed_costs WHERE agreement_id = $1",
         &params![a.id],
@@ -54,7 +75,57 @@ fn write(tx: &mut Tx<'_>, a: &Agreement, rows: &Rows) -> DbResult<()> {
             &params![a.id, *org, a.panel_id, *y, *m, *fy, *pence, committed],
         )?;
     }
-    Ok(())
+    roll(tx, a.id, true)
+}
+
+/// (organisation, panel, year, month) → (committed, pending, actual).
+type MonthRows = BTreeMap<(i64, i64, i64, i64), (i64, i64, i64)>;
+
+/// Recomputes the monthly finance summary from committed_costs and spend;
+/// returns how many of its rows were wrong.
+pub fn rebuild_months(tx: &mut Tx<'_>) -> DbResult<u64> {
+    let before: MonthRows = month_rows(tx)?;
+    tx.execute("DELETE FROM finance_months", &[])?;
+    tx.execute(
+        "INSERT INTO finance_months (organisation_id, panel_id, year, month, financial_year, committed, pending, actual)
+         SELECT organisation_id, panel_id, year, month, MIN(financial_year),
+                CAST(SUM(CASE WHEN committed THEN pence ELSE 0 END) AS BIGINT),
+                CAST(SUM(CASE WHEN committed THEN 0 ELSE pence END) AS BIGINT), 0
+         FROM committed_costs GROUP BY organisation_id, panel_id, year, month",
+        &[],
+    )?;
+    tx.execute(
+        "INSERT INTO finance_months (organisation_id, panel_id, year, month, financial_year, actual)
+         SELECT organisation_id, panel_id, year, month, MIN(financial_year), CAST(SUM(pence) AS BIGINT)
+         FROM spend GROUP BY organisation_id, panel_id, year, month
+         ON CONFLICT (organisation_id, panel_id, year, month) DO UPDATE SET actual = finance_months.actual + excluded.actual",
+        &[],
+    )?;
+    let after = month_rows(tx)?;
+    let nonzero = |m: &MonthRows| {
+        m.iter()
+            .filter(|(_, v)| **v != (0, 0, 0))
+            .map(|(k, v)| (*k, *v))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let (b, a) = (nonzero(&before), nonzero(&after));
+    let keys: std::collections::BTreeSet<_> = b.keys().chain(a.keys()).collect();
+    Ok(keys.into_iter().filter(|k| b.get(k) != a.get(k)).count() as u64)
+}
+
+fn month_rows(tx: &mut Tx<'_>) -> DbResult<MonthRows> {
+    tx.query(
+        "SELECT organisation_id, panel_id, year, month, committed, pending, actual FROM finance_months",
+        &[],
+    )?
+    .iter()
+    .map(|r| {
+        Ok((
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?),
+            (r.get(4)?, r.get(5)?, r.get(6)?),
+        ))
+    })
+    .collect()
 }
 
 /// Rewrites the agreement's rows from its current version and status.
@@ -135,6 +206,15 @@ pub fn rebuild(
             "committed costs without an agreement removed"
         );
     }
+    let mut tx = conn.begin()?;
+    let wrong = rebuild_months(&mut tx)?;
+    tx.commit()?;
+    if wrong > 0 {
+        tracing::warn!(
+            rows = wrong,
+            "monthly finance summary rows were wrong and are recomputed"
+        );
+    }
     Ok(out)
 }
 
@@ -213,20 +293,28 @@ pub fn year_lines(conn: &mut Conn, financial_year: i32, from: (i32, u32)) -> DbR
     }
     let ahead = i64::from(from.0) * 100 + i64::from(from.1);
     for r in conn.query(
-        "SELECT organisation_id, panel_id, committed, CAST(SUM(pence) AS BIGINT),
-                CAST(SUM(CASE WHEN year * 100 + month >= $2 THEN pence ELSE 0 END) AS BIGINT)
-         FROM committed_costs WHERE financial_year = $1 GROUP BY organisation_id, panel_id, committed",
+        "SELECT organisation_id, panel_id, CAST(SUM(committed) AS BIGINT),
+                CAST(SUM(CASE WHEN year * 100 + month >= $2 THEN committed ELSE 0 END) AS BIGINT),
+                CAST(SUM(pending) AS BIGINT), CAST(SUM(actual) AS BIGINT)
+         FROM finance_months WHERE financial_year = $1 GROUP BY organisation_id, panel_id",
         &params![fy, ahead],
     )? {
-        let (org, panel, committed, total, later): (i64, i64, bool, i64, i64) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-        let l = line(&mut lines, &names, &panels, org, panel);
-        if committed {
-            l.committed += total;
-            l.committed_ahead += later;
-        } else {
-            l.pending += total;
+        let (org, panel, committed, later, pending, actual): (i64, i64, i64, i64, i64, i64) = (
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        );
+        if (committed, pending, actual) == (0, 0, 0) {
+            continue;
         }
+        let l = line(&mut lines, &names, &panels, org, panel);
+        l.committed += committed;
+        l.committed_ahead += later;
+        l.pending += pending;
+        l.actual += actual;
     }
     for r in conn.query(
         "SELECT organisation_id, panel_id, pence FROM budgets WHERE financial_year = $1",
@@ -234,14 +322,6 @@ pub fn year_lines(conn: &mut Conn, financial_year: i32, from: (i32, u32)) -> DbR
     )? {
         let l = line(&mut lines, &names, &panels, r.get(0)?, r.get(1)?);
         l.budget = Some(r.get(2)?);
-    }
-    for r in conn.query(
-        "SELECT organisation_id, panel_id, CAST(SUM(pence) AS BIGINT) FROM spend WHERE financial_year = $1
-         GROUP BY organisation_id, panel_id",
-        &params![fy],
-    )? {
-        let l = line(&mut lines, &names, &panels, r.get(0)?, r.get(1)?);
-        l.actual = r.get(2)?;
     }
     let mut out: Vec<Line> = lines.into_values().collect();
     out.sort_by(|a, b| (&a.organisation, &a.panel).cmp(&(&b.organisation, &b.panel)));
@@ -351,6 +431,19 @@ pub fn record_spend(
             ],
         )?
         .get(0)?;
+    tx.execute(
+        "INSERT INTO finance_months (organisation_id, panel_id, year, month, financial_year, actual)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (organisation_id, panel_id, year, month) DO UPDATE SET actual = finance_months.actual + excluded.actual",
+        &params![
+            organisation_id,
+            a.panel_id,
+            i64::from(month.year()),
+            i64::from(month.month()),
+            i64::from(fy),
+            pence
+        ],
+    )?;
     crate::audit::record(
         tx,
         actor,

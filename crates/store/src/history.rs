@@ -164,6 +164,11 @@ pub fn generate(
 ) -> Result<Made, ChangeError> {
     let mut rng = Rng(plan.seed);
     let mut made = Made::default();
+    // Spend is generated for this run's agreements only.
+    let first_new_agreement: i64 = tx
+        .query_one("SELECT COALESCE(MAX(id), 0) FROM agreements", &[])?
+        .get::<i64>(0)?
+        + 1;
     let (Some(referrer), Some(approver), Some(admin)) = (
         first_user(tx, "referrer")?,
         first_user(tx, "approver")?,
@@ -569,8 +574,17 @@ pub fn generate(
          SELECT agreement_id, organisation_id, panel_id, year, month, financial_year,
                 CASE WHEN agreement_id % 5 = 0 THEN pence * 98 / 100 ELSE pence END,
                 'Invoice (before Joint Panel)', $1, $2
-         FROM committed_costs WHERE committed AND year * 100 + month < $3",
-        &params![admin, db::now(), this_month],
+         FROM committed_costs WHERE committed AND year * 100 + month < $3 AND agreement_id >= $4",
+        &params![admin, db::now(), this_month, first_new_agreement],
+    )?;
+    tx.execute(
+        "INSERT INTO finance_months (organisation_id, panel_id, year, month, financial_year, actual)
+         SELECT organisation_id, panel_id, year, month, MIN(financial_year),
+                CAST(SUM(CASE WHEN agreement_id % 5 = 0 THEN pence * 98 / 100 ELSE pence END) AS BIGINT)
+         FROM committed_costs WHERE committed AND year * 100 + month < $1 AND agreement_id >= $2
+         GROUP BY organisation_id, panel_id, year, month
+         ON CONFLICT (organisation_id, panel_id, year, month) DO UPDATE SET actual = finance_months.actual + excluded.actual",
+        &params![this_month, first_new_agreement],
     )?;
     // Budgets: each organisation's committed cost on each panel, rounded up
     // to the thousand pounds, a little tighter or looser year by year.

@@ -109,6 +109,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0018_imports.sql"),
         postgres: include_str!("../migrations/postgres/0018_imports.sql"),
     },
+    Migration {
+        version: 19,
+        name: "finance months",
+        sqlite: include_str!("../migrations/sqlite/0019_finance_months.sql"),
+        postgres: include_str!("../migrations/postgres/0019_finance_months.sql"),
+    },
 ];
 
 const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod audit_log;
 pub mod auth;
+pub mod bench;
 pub mod booking;
 pub mod charts;
 pub mod children;
@@ -95,7 +96,10 @@ pub async fn serve(
         .await
 }
 
-async fn security_headers(req: axum::extract::Request, next: middleware::Next) -> Response {
+pub(crate) async fn security_headers(
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(

@@ -195,7 +195,8 @@ fn scope(c: &mut jp_store::db::Conn, p: &Principal) -> Result<(Option<Vec<i64>>,
     Ok((Some(jp_store::referrals::panels_sat_on(c, u.id)?), names))
 }
 
-struct Loaded {
+#[derive(Clone)]
+pub(crate) struct Loaded {
     rows: Vec<Row>,
     next: Option<Cursor>,
     names: bool,
@@ -316,6 +317,20 @@ async fn page(
     Extension(p): Extension<Principal>,
     Query(q): Query<TrackerQuery>,
 ) -> Result<Response, AppError> {
+    render_page(&state, &p, q, None).await
+}
+
+/// Rows kept from a first load and rendered again without the database (the
+/// benchmark's baseline: the same handler stack, the rows from memory).
+pub(crate) type Memory = std::sync::Arc<std::sync::OnceLock<Loaded>>;
+
+pub(crate) async fn render_page(
+    state: &AppState,
+    p: &Principal,
+    q: TrackerQuery,
+    memory: Option<Memory>,
+) -> Result<Response, AppError> {
+    let (state, p) = (state.clone(), p.clone());
     let (read, mut errors) = match q.read() {
         Ok(x) => (x, Errors::default()),
         Err(list) => {
@@ -328,7 +343,16 @@ async fn page(
     };
     let (f, sort, after) = read;
     let had_errors = !errors.is_empty();
-    let mut l = load(&state, &p, f, sort, after.clone()).await?;
+    let mut l = match memory.as_ref().and_then(|m| m.get()) {
+        Some(kept) => kept.clone(),
+        None => {
+            let l = load(&state, &p, f, sort, after.clone()).await?;
+            if let Some(m) = &memory {
+                let _ = m.set(l.clone());
+            }
+            l
+        }
+    };
     if had_errors {
         // Nothing is listed under a filter that could not be read.
         l.rows.clear();

@@ -64,6 +64,11 @@ fn dashboards_show_the_records_figures_to_the_right_people() {
             )
             .unwrap()
         });
+        assert_eq!(
+            summary_rows_wrong(&app),
+            0,
+            "the generated history keeps the monthly finance summary"
+        );
         run_async(async {
             let admin = app.login(Role::Administrator);
             let t = today();

@@ -651,6 +651,11 @@ fn a_decision_is_signed_off_apportioned_lettered_corrected_varied_and_closed() {
             assert!(problem_says(&v, "choose that day or later"), "{v}");
             let a = blocking(|| agreements::get(&mut conn(&app), aid).unwrap().unwrap());
             assert_eq!(a.status, "active", "nothing saved half-way");
+            assert_eq!(
+                summary_rows_wrong(&app),
+                0,
+                "the monthly finance summary kept up with every change"
+            );
         });
     }
 }

@@ -159,6 +159,11 @@ fn budgets_spend_and_the_forecast_add_up() {
             assert_eq!(res.status(), StatusCode::FORBIDDEN);
             let res = app.send(get("/finance?year=20x6", Some(&finance))).await;
             assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(
+                summary_rows_wrong(&app),
+                0,
+                "the monthly finance summary kept up with budgets, spend and agreements"
+            );
         });
     }
 }

@@ -201,6 +201,7 @@ fn an_export_imports_into_another_installation_and_exports_the_same() {
                 )
             };
             assert_eq!(sum(&dest), sum(&source));
+            assert_eq!(summary_rows_wrong(&dest), 0);
             assert_eq!(
                 count(
                     &dest,

@@ -274,3 +274,14 @@ pub async fn booked(app: &TestApp, local_id: &str) -> i64 {
     assert_eq!(referral(app, id).status, Status::Booked);
     id
 }
+
+/// How many rows of the monthly finance summary differ from a recount.
+pub fn summary_rows_wrong(app: &TestApp) -> u64 {
+    blocking(|| {
+        let mut c = app.db.store.conn().unwrap();
+        let mut tx = c.begin().unwrap();
+        let n = jp_store::finance::rebuild_months(&mut tx).unwrap();
+        tx.commit().unwrap();
+        n
+    })
+}

@@ -1,0 +1,569 @@
+//! Joint Panel's benchmark (issue 7): generates a county's ten years of
+//! cases (and, on request, a stress set), then measures each figure as a
+//! ratio against a baseline measured in the same run on the same machine,
+//! so a busy, shared machine moves both sides together.
+//!
+//!     cargo run --release -p jointpanel-bench -- [county|stress|all] [sqlite|postgres|both]
+//!
+//! Prints a table and writes it to bench/RESULTS.md with the machine and date.
+//! Traffic goes through the application's router in this process only.
+
+#![forbid(unsafe_code)]
+
+use anyhow::{Context, Result, anyhow};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use jp_store::testing::TestDb;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scale {
+    County,
+    Stress,
+}
+
+impl Scale {
+    fn name(self) -> &'static str {
+        match self {
+            Scale::County => "county (6,000 children, 20,000 referrals)",
+            Scale::Stress => "stress (1,000,000 referrals)",
+        }
+    }
+    fn plan(self) -> jp_store::history::Plan {
+        match self {
+            Scale::County => jp_store::history::Plan {
+                children: 6_000,
+                referrals: 20_000,
+                years: 10,
+                seed: 7,
+            },
+            Scale::Stress => jp_store::history::Plan {
+                children: 300_000,
+                referrals: 1_000_000,
+                years: 10,
+                seed: 11,
+            },
+        }
+    }
+}
+
+struct Line {
+    scale: Scale,
+    backend: &'static str,
+    what: &'static str,
+    measured: String,
+    baseline: String,
+    ratio: String,
+    goal: String,
+    met: Option<bool>,
+}
+
+struct Bench {
+    rt: tokio::runtime::Runtime,
+    lines: Vec<Line>,
+    /// (scale, backend, what) → page requests a second, for PostgreSQL against SQLite.
+    rates: Vec<(Scale, &'static str, &'static str, f64)>,
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let has = |s: &str| args.iter().any(|a| a == s);
+    let scales = if has("all") {
+        vec![Scale::County, Scale::Stress]
+    } else if has("stress") {
+        vec![Scale::Stress]
+    } else {
+        vec![Scale::County]
+    };
+    let backends: Vec<&'static str> = if has("sqlite") {
+        vec!["SQLite"]
+    } else if has("postgres") {
+        vec!["PostgreSQL"]
+    } else {
+        vec!["SQLite", "PostgreSQL"]
+    };
+    let mut b = Bench {
+        rt: tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?,
+        lines: Vec::new(),
+        rates: Vec::new(),
+    };
+    for scale in &scales {
+        for backend in &backends {
+            let db = match *backend {
+                "SQLite" => jp_store::testing::sqlite(),
+                _ => jp_store::testing::postgres()
+                    .ok_or_else(|| anyhow!("PostgreSQL is not reachable on 127.0.0.1:5432"))?,
+            };
+            eprintln!("# {} on {backend}", scale.name());
+            load(&db, *scale)?;
+            b.measure(&db, *scale, backend)?;
+        }
+        if backends.len() == 2 {
+            b.compare_backends(*scale);
+        }
+    }
+    let report = b.report();
+    println!("{report}");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md");
+    std::fs::write(&path, &report).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("# written to {}", path.display());
+    Ok(())
+}
+
+fn load(db: &TestDb, scale: Scale) -> Result<()> {
+    let mut c = db.store.conn()?;
+    jp_store::demo::load(&mut c)?;
+    let plan = scale.plan();
+    let bar = indicatif::ProgressBar::new(u64::from(plan.referrals));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "generating [{bar:40}] {pos}/{len} referrals ({eta} left)",
+        )?
+        .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    let made = jp_store::demo::load_history(&mut c, &plan, &mut |d, _| bar.set_position(d))?;
+    bar.finish_and_clear();
+    let cost_rows: i64 = c
+        .query_one("SELECT COUNT(*) FROM committed_costs", &[])?
+        .get(0)?;
+    eprintln!(
+        "# generated {} children, {} referrals, {} agreements, {cost_rows} cost-month rows in {:.0?}",
+        made.children,
+        made.referrals,
+        made.agreements,
+        started.elapsed()
+    );
+    c.batch(if db.url.starts_with("postgres") {
+        "ANALYZE"
+    } else {
+        "ANALYZE; PRAGMA optimize"
+    })?;
+    Ok(())
+}
+
+/// A signed-in administrator's session cookie.
+fn session(db: &TestDb) -> Result<String> {
+    let mut c = db.store.conn()?;
+    let id: i64 = c
+        .query_one(
+            "SELECT id FROM users WHERE email = 'administrator@northmoor.example'",
+            &[],
+        )?
+        .get(0)?;
+    let mut tx = c.begin()?;
+    let token = jp_store::sessions::create(&mut tx, id)?;
+    tx.commit()?;
+    Ok(format!("jp_session={token}"))
+}
+
+async fn get_ok(router: &Router, path: &str, cookie: &str) -> Result<usize> {
+    let req = Request::get(path)
+        .header("cookie", cookie)
+        .body(Body::empty())?;
+    let res = router.clone().oneshot(req).await?;
+    let status = res.status();
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .map_err(|e| anyhow!("{e}"))?
+        .to_bytes();
+    if status != StatusCode::OK {
+        return Err(anyhow!(
+            "GET {path}: {status}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(300)])
+        ));
+    }
+    Ok(body.len())
+}
+
+/// Requests a second over `n` sequential requests.
+async fn rate(router: &Router, path: &str, cookie: &str, n: u32) -> Result<f64> {
+    let t = Instant::now();
+    for _ in 0..n {
+        get_ok(router, path, cookie).await?;
+    }
+    Ok(f64::from(n) / t.elapsed().as_secs_f64())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn percentile(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v[i]
+}
+
+/// Resident memory of this process, in MiB (Linux).
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+impl Bench {
+    #[allow(clippy::too_many_lines)]
+    fn measure(&mut self, db: &TestDb, scale: Scale, backend: &'static str) -> Result<()> {
+        let state = jp_web::AppState::new(db.store.clone(), jp_web::WebConfig::default());
+        let app = jp_web::app(state.clone());
+        let memory = jp_web::bench::tracker_from_memory(state.clone());
+        let raw = jp_web::bench::finance_raw(state.clone());
+        let cookie = session(db)?;
+        let rounds = 5;
+        let n = 60;
+
+        // 1. Tracker first page against the same rows from memory.
+        let (page, mem) = self.rt.block_on(async {
+            get_ok(&app, "/tracker", &cookie).await?;
+            get_ok(&memory, "/tracker", &cookie).await?;
+            let (mut p, mut m) = (Vec::new(), Vec::new());
+            for _ in 0..rounds {
+                p.push(rate(&app, "/tracker", &cookie, n).await?);
+                m.push(rate(&memory, "/tracker", &cookie, n).await?);
+            }
+            Ok::<_, anyhow::Error>((median(p), median(m)))
+        })?;
+        let goal = if scale == Scale::County { 0.5 } else { 0.35 };
+        self.push(
+            scale,
+            backend,
+            "Tracker first page (50 rows, HTML)",
+            format!("{page:.0} req/s"),
+            format!("{mem:.0} req/s from memory"),
+            page / mem,
+            goal,
+            true,
+        );
+        self.rates.push((scale, backend, "tracker", page));
+
+        // 2. A referral's page against a bare primary-key lookup.
+        let id: i64 = db
+            .store
+            .conn()?
+            .query_one(
+                "SELECT MAX(r.id) FROM referrals r JOIN agreements a ON a.referral_id = r.id",
+                &[],
+            )?
+            .get(0)?;
+        let path = format!("/referrals/{id}");
+        let page = self.rt.block_on(async {
+            get_ok(&app, &path, &cookie).await?;
+            let mut p = Vec::new();
+            for _ in 0..rounds {
+                p.push(rate(&app, &path, &cookie, n).await?);
+            }
+            Ok::<_, anyhow::Error>(median(p))
+        })?;
+        let mut c = db.store.conn()?;
+        let mut l = Vec::new();
+        for _ in 0..rounds {
+            let t = Instant::now();
+            for _ in 0..n * 4 {
+                jp_store::referrals::get(&mut c, id)?.ok_or_else(|| anyhow!("no referral"))?;
+            }
+            l.push(f64::from(n * 4) / t.elapsed().as_secs_f64());
+        }
+        let lookup = median(l);
+        self.push(
+            scale,
+            backend,
+            "A referral's page",
+            format!("{page:.0} req/s"),
+            format!("{lookup:.0} lookups/s (referrals::get)"),
+            page / lookup,
+            0.4,
+            true,
+        );
+        self.rates.push((scale, backend, "referral", page));
+
+        // 3. Finance page (every organisation) against the raw summary rows.
+        let (page_t, raw_t, p50) = self.rt.block_on(async {
+            get_ok(&app, "/finance", &cookie).await?;
+            get_ok(&raw, "/finance", &cookie).await?;
+            let (mut p, mut r, mut each) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..rounds {
+                let t = Instant::now();
+                for _ in 0..20 {
+                    let one = Instant::now();
+                    get_ok(&app, "/finance", &cookie).await?;
+                    each.push(one.elapsed());
+                }
+                p.push(t.elapsed().as_secs_f64() / 20.0);
+                let t = Instant::now();
+                for _ in 0..20 {
+                    get_ok(&raw, "/finance", &cookie).await?;
+                }
+                r.push(t.elapsed().as_secs_f64() / 20.0);
+            }
+            Ok::<_, anyhow::Error>((median(p), median(r), percentile(&mut each, 0.5)))
+        })?;
+        let cost_rows: i64 = c
+            .query_one("SELECT COUNT(*) FROM committed_costs", &[])?
+            .get(0)?;
+        let ratio = page_t / raw_t;
+        self.lines.push(Line {
+            scale,
+            backend,
+            what: "Finance page, all organisations",
+            measured: format!(
+                "{:.1} ms (p50 {:.1} ms) over {cost_rows} cost-month rows",
+                page_t * 1e3,
+                p50.as_secs_f64() * 1e3
+            ),
+            baseline: format!("{:.1} ms reading the summary raw", raw_t * 1e3),
+            ratio: format!("{ratio:.2}×"),
+            goal: "≤ 2× and < 50 ms".into(),
+            met: Some(ratio <= 2.0 && p50 < Duration::from_millis(50)),
+        });
+
+        // 4. Saving an agreement (new version, summary update, audit row).
+        let ids: Vec<(i64, i64)> = c
+            .query(
+                "SELECT id, version FROM agreements WHERE status = 'active' ORDER BY id LIMIT 300",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .collect::<jp_store::db::DbResult<_>>()?;
+        let admin: i64 = c
+            .query_one(
+                "SELECT id FROM users WHERE email = 'administrator@northmoor.example'",
+                &[],
+            )?
+            .get(0)?;
+        let actor = jp_store::Actor::user(admin, "benchmark");
+        let mut times = Vec::new();
+        for (id, version) in &ids {
+            let a = jp_store::agreements::get(&mut c, *id)?.ok_or_else(|| anyhow!("gone"))?;
+            let mut terms = a.current.terms.clone();
+            terms.review_date = terms.review_date.pred_opt().unwrap_or(terms.review_date);
+            let t = Instant::now();
+            let mut tx = c.begin()?;
+            jp_store::agreements::add_version(
+                &mut tx,
+                &actor,
+                *id,
+                *version,
+                "Review moved a day",
+                None,
+                &terms,
+            )?;
+            tx.commit()?;
+            times.push(t.elapsed());
+        }
+        let agreements: i64 = c
+            .query_one("SELECT COUNT(*) FROM agreements", &[])?
+            .get(0)?;
+        if !times.is_empty() {
+            let p50 = percentile(&mut times, 0.5);
+            let p99 = percentile(&mut times, 0.99);
+            self.lines.push(Line {
+                scale,
+                backend,
+                what: "Saving an agreement (version, summary, audit)",
+                measured: format!(
+                    "p99 {:.1} ms (p50 {:.1} ms), {} saves",
+                    p99.as_secs_f64() * 1e3,
+                    p50.as_secs_f64() * 1e3,
+                    times.len()
+                ),
+                baseline: format!("{agreements} agreements"),
+                ratio: "—".into(),
+                goal: "p99 ≤ 20 ms".into(),
+                met: Some(p99 <= Duration::from_millis(20)),
+            });
+        }
+
+        // 5. CSV export of every tracker row against a raw scan of them.
+        let rows: i64 = c
+            .query_one(
+                "SELECT COUNT(*) FROM referrals WHERE submitted_at IS NOT NULL",
+                &[],
+            )?
+            .get(0)?;
+        let t = Instant::now();
+        let scanned = c
+            .query(
+                "SELECT r.id, c.local_id, c.given_name, c.family_name, c.date_of_birth, p.name, m.meeting_date, r.status,
+                        d.outcome, a.status, v.review_date, v.lines
+                 FROM referrals r JOIN children c ON c.id = r.child_id JOIN panels p ON p.id = r.panel_id
+                 LEFT JOIN meetings m ON m.id = r.meeting_id LEFT JOIN decisions d ON d.id = r.decision_id
+                 LEFT JOIN agreements a ON a.referral_id = r.id
+                 LEFT JOIN agreement_versions v ON v.agreement_id = a.id AND v.number = a.current_number
+                 WHERE r.submitted_at IS NOT NULL",
+                &[],
+            )?
+            .len();
+        let scan_t = t.elapsed().as_secs_f64();
+        drop(c);
+        let before = rss_mib();
+        let peak = std::sync::Arc::new(std::sync::Mutex::new(before));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sampler = {
+            let (peak, stop) = (peak.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let now = rss_mib();
+                    if let Ok(mut p) = peak.lock()
+                        && now > *p
+                    {
+                        *p = now;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+        };
+        let t = Instant::now();
+        let bytes = self
+            .rt
+            .block_on(get_ok(&app, "/tracker/export.csv", &cookie))?;
+        let export_t = t.elapsed().as_secs_f64();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = sampler.join();
+        let grew = peak.lock().map_or(0.0, |p| *p - before);
+        let ratio = export_t / scan_t;
+        self.lines.push(Line {
+            scale,
+            backend,
+            what: "CSV export of every tracker row",
+            measured: format!(
+                "{:.1} s for {rows} rows ({:.0} MiB); memory grew {grew:.0} MiB",
+                export_t,
+                bytes as f64 / 1048576.0
+            ),
+            baseline: format!("{scan_t:.1} s raw scan of {scanned} rows"),
+            ratio: format!("{ratio:.2}×"),
+            goal: "≤ 4×, memory flat".into(),
+            met: Some(ratio <= 4.0),
+        });
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        scale: Scale,
+        backend: &'static str,
+        what: &'static str,
+        measured: String,
+        baseline: String,
+        ratio: f64,
+        goal: f64,
+        at_least: bool,
+    ) {
+        self.lines.push(Line {
+            scale,
+            backend,
+            what,
+            measured,
+            baseline,
+            ratio: format!("{ratio:.2}"),
+            goal: format!("{} {goal}", if at_least { "≥" } else { "≤" }),
+            met: Some(if at_least {
+                ratio >= goal
+            } else {
+                ratio <= goal
+            }),
+        });
+    }
+
+    fn compare_backends(&mut self, scale: Scale) {
+        for (key, what) in [
+            ("tracker", "Tracker page, PostgreSQL against SQLite"),
+            ("referral", "Referral page, PostgreSQL against SQLite"),
+        ] {
+            let find = |b: &str| {
+                self.rates
+                    .iter()
+                    .find(|(s, bb, k, _)| *s == scale && *bb == b && *k == key)
+                    .map(|x| x.3)
+            };
+            if let (Some(pg), Some(lite)) = (find("PostgreSQL"), find("SQLite")) {
+                self.push(
+                    scale,
+                    "both",
+                    what,
+                    format!("{pg:.0} req/s"),
+                    format!("{lite:.0} req/s on SQLite"),
+                    pg / lite,
+                    0.6,
+                    true,
+                );
+            }
+        }
+    }
+
+    fn report(&self) -> String {
+        let mut s = String::new();
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|c| {
+                c.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split(':').nth(1))
+                    .map(|m| m.trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown CPU".into());
+        let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+        let mem = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| {
+                m.lines()
+                    .next()
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|k| k.parse::<f64>().ok())
+            })
+            .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+        let _ = writeln!(s, "# Benchmark results\n");
+        let _ = writeln!(
+            s,
+            "Run on {} with `cargo run --release -p jointpanel-bench`; {cpu}, {cores} cores, {mem:.0} GiB memory. \
+             Each figure is a ratio against a baseline measured in the same run (medians of 5 rounds), \
+             so the machine's load moves both sides together.\n",
+            chrono::Utc::now().format("%-d %B %Y %H:%M UTC")
+        );
+        let _ = writeln!(
+            s,
+            "| Data | Database | Measure | Measured | Baseline | Ratio | Goal | Met |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
+        for l in &self.lines {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                l.scale.name(),
+                l.backend,
+                l.what,
+                l.measured,
+                l.baseline,
+                l.ratio,
+                l.goal,
+                match l.met {
+                    Some(true) => "yes",
+                    Some(false) => "**no**",
+                    None => "—",
+                }
+            );
+        }
+        s
+    }
+}
