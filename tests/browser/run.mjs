@@ -1063,6 +1063,23 @@ async function checkDashboards(users) {
         await screenshot(page, slugFor('dashboards', url(p)))
       })
     }
+    await check('import: the administrator uploads a tracker file, maps it and sees each row\'s problems (axe clean)', async () => {
+      await gotoChecked(page, 'import', '/tracker/import')
+      const csv = 'Child local ID,Child,DOB,Panel,Meeting date,Status\n' +
+        'NB-1,Rhoda Ince,31/02/2015,Joint Funding Panel (Complex Cases),2025-03-12,Closed\n' +
+        'NB-2,Seth Ward,2014-06-01,No Such Panel,2025-03-12,Closed\n'
+      await page.locator('#file').setInputFiles({ name: 'tracker.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) })
+      await clickButton(page, 'Upload and map the columns')
+      assert(/\/tracker\/imports\/\d+$/.test(pathOf(page.url())), `landed on ${pathOf(page.url())}`)
+      await checkPage(page, 'import', page.url(), { status: () => 200, headers: () => ({ 'content-type': 'text/html' }) })
+      await unfocus(page)
+      await clickButton(page, 'Check every row')
+      const text = oneLine(await page.locator('main').innerText())
+      assert(/2 problems on 2 rows/.test(text), `after the check: ${text.slice(0, 300)}`)
+      assert(/is not a date/.test(text) && /No panel called/.test(text), `problems: ${text.slice(0, 300)}`)
+      await checkPage(page, 'import', page.url(), { status: () => 200, headers: () => ({ 'content-type': 'text/html' }) })
+      await gotoChecked(page, 'import', '/finance/spend/import')
+    })
     await check('dashboards: a bad choice shows the error summary (axe clean), nothing drawn', async () => {
       const resp = await page.goto(url('/dashboards/needs?years=7'), { waitUntil: 'load' })
       assert(resp && resp.status() === 422, `HTTP ${resp && resp.status()}`)

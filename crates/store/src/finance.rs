@@ -469,3 +469,180 @@ pub fn spend_of(conn: &mut Conn, agreement_id: i64) -> DbResult<Vec<Payment>> {
     .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
     .collect()
 }
+
+/// A payment read from a spend file, ready to record.
+#[derive(Debug, Clone)]
+pub struct SpendIn {
+    pub agreement_id: i64,
+    pub organisation_id: i64,
+    pub month: chrono::NaiveDate,
+    pub pence: i64,
+    pub reference: String,
+}
+
+/// The spend file's columns: key, header, other headers accepted.
+pub const SPEND_COLUMNS: [(&str, &str, &[&str]); 5] = [
+    (
+        "agreement",
+        "Agreement",
+        &["agreement id", "agreement number"],
+    ),
+    ("organisation", "Organisation", &["paid by", "payer"]),
+    ("month", "Month", &["invoice month", "period", "month paid"]),
+    ("amount", "Amount (£)", &["amount", "paid", "amount paid"]),
+    (
+        "reference",
+        "Reference",
+        &["invoice", "invoice number", "invoice reference"],
+    ),
+];
+
+/// Reads a spend file's rows: every problem with its row number, or the
+/// payments. Months are YYYY-MM or any date in the month.
+pub fn read_spend(
+    conn: &mut Conn,
+    headers: &[String],
+    rows: &[(usize, Vec<String>)],
+) -> DbResult<Result<Vec<SpendIn>, Vec<crate::import::Problem>>> {
+    use crate::import::Problem;
+    let squash = |s: &str| {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    let mut col = BTreeMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        if let Some((key, _, _)) = SPEND_COLUMNS.iter().find(|(_, head, also)| {
+            squash(head) == squash(h) || also.iter().any(|a| squash(a) == squash(h))
+        }) {
+            col.entry(*key).or_insert(i);
+        }
+    }
+    let missing: Vec<Problem> = SPEND_COLUMNS
+        .iter()
+        .filter(|(k, _, _)| !col.contains_key(k))
+        .map(|(_, head, _)| Problem {
+            row: 1,
+            column: (*head).to_owned(),
+            message: format!("The file has no “{head}” column"),
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Ok(Err(missing));
+    }
+    let orgs: Vec<(i64, String)> = conn
+        .query("SELECT id, name FROM organisations", &[])?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?)))
+        .collect::<DbResult<_>>()?;
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for (row, cells) in rows {
+        let get = |k: &str| {
+            col.get(k)
+                .and_then(|i| cells.get(*i))
+                .map_or("", |s| s.trim())
+        };
+        let head = |k: &str| {
+            SPEND_COLUMNS
+                .iter()
+                .find(|(key, _, _)| *key == k)
+                .map_or(k, |c| c.1)
+                .to_owned()
+        };
+        let mut bad = |k: &str, message: String| {
+            problems.push(Problem {
+                row: *row,
+                column: head(k),
+                message,
+            });
+        };
+        let agreement = match get("agreement").trim_start_matches('#').parse::<i64>() {
+            Ok(id) => match agreements::get(conn, id)? {
+                Some(a) => Some(a),
+                None => {
+                    bad("agreement", format!("There is no agreement {id}"));
+                    None
+                }
+            },
+            Err(_) => {
+                bad(
+                    "agreement",
+                    format!("“{}” is not an agreement number", get("agreement")),
+                );
+                None
+            }
+        };
+        let org = orgs
+            .iter()
+            .find(|(_, n)| n.eq_ignore_ascii_case(get("organisation")))
+            .map(|o| o.0);
+        if org.is_none() {
+            bad(
+                "organisation",
+                format!("No organisation called “{}”", get("organisation")),
+            );
+        }
+        if let (Some(a), Some(o)) = (&agreement, org)
+            && !a
+                .current
+                .terms
+                .shares
+                .iter()
+                .any(|s| s.organisation_id == o)
+        {
+            bad(
+                "organisation",
+                format!(
+                    "{} does not pay a share of agreement {}",
+                    get("organisation"),
+                    a.id
+                ),
+            );
+        }
+        let raw_month = get("month");
+        let month = chrono::NaiveDate::parse_from_str(&format!("{raw_month}-01"), "%Y-%m-%d")
+            .ok()
+            .or_else(|| jp_domain::sheet::date(raw_month).ok())
+            .and_then(|d| chrono::Datelike::with_day(&d, 1));
+        if month.is_none() {
+            bad(
+                "month",
+                format!("“{raw_month}” is not a month: write it like 2026-05"),
+            );
+        }
+        let pence = match jp_domain::Pence::parse_pounds(get("amount")) {
+            Ok(p) if p.0 != 0 => Some(p.0),
+            Ok(_) => {
+                bad("amount", "A payment of £0.00 records nothing".into());
+                None
+            }
+            Err(e) => {
+                bad("amount", e.to_string());
+                None
+            }
+        };
+        let reference = get("reference").to_owned();
+        if reference.chars().count() > 100 {
+            bad(
+                "reference",
+                "The reference is longer than 100 characters".into(),
+            );
+        }
+        if let (Some(a), Some(o), Some(m), Some(p)) = (agreement, org, month, pence) {
+            out.push(SpendIn {
+                agreement_id: a.id,
+                organisation_id: o,
+                month: m,
+                pence: p,
+                reference,
+            });
+        }
+    }
+    Ok(if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    })
+}

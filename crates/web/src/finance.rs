@@ -257,7 +257,7 @@ async fn respond(
     Ok(render_checked(&view, &view.errors))
 }
 
-fn read_year(raw: &str) -> Result<i32, String> {
+pub(crate) fn read_year(raw: &str) -> Result<i32, String> {
     if raw.trim().is_empty() {
         return Ok(this_year());
     }

@@ -152,7 +152,52 @@ pub struct Upload {
     pub token: String,
 }
 
+/// The file part of an upload, read whole.
+pub enum FilePart {
+    /// The file's name and bytes.
+    File(String, Vec<u8>),
+    /// No file was chosen.
+    Missing,
+    /// Larger than the limit (reading stopped there).
+    TooLarge,
+}
+
 impl Upload {
+    /// Reads `_csrf` then `file` (at most `max` bytes of it); refuses a
+    /// missing or wrong token.
+    pub async fn file(mut self, max: usize) -> Result<FilePart, AppError> {
+        let mut csrf_ok = false;
+        let mut out = FilePart::Missing;
+        let broken =
+            || AppError::BadRequest("The upload was interrupted or malformed; try again".into());
+        while let Some(mut field) = self.parts.next_field().await.map_err(|_| broken())? {
+            match field.name() {
+                Some("_csrf") => csrf_ok = Upload::token_part(field, &self.token).await,
+                Some("file") if csrf_ok => {
+                    let name = field.file_name().unwrap_or("").to_owned();
+                    let mut bytes = Vec::new();
+                    while let Some(chunk) = field.chunk().await.map_err(|_| broken())? {
+                        if bytes.len() + chunk.len() > max {
+                            return Ok(FilePart::TooLarge);
+                        }
+                        bytes.extend_from_slice(&chunk);
+                    }
+                    if !name.is_empty() || !bytes.is_empty() {
+                        out = FilePart::File(name, bytes);
+                    }
+                    break;
+                }
+                _ => {}
+            }
+        }
+        if !csrf_ok {
+            return Err(AppError::Csrf(
+                "the form's security token is missing or wrong",
+            ));
+        }
+        Ok(out)
+    }
+
     /// Reads a `_csrf` part and says whether it carries the session's token.
     pub async fn token_part(field: axum::extract::multipart::Field<'_>, token: &str) -> bool {
         let sent = field.text().await.unwrap_or_default();

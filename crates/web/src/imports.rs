@@ -78,61 +78,29 @@ fn refused(message: impl Into<String>) -> Errors {
 async fn upload(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    crate::forms::Upload {
-        parts: mut multipart,
-        token,
-    }: crate::forms::Upload,
+    upload: crate::forms::Upload,
 ) -> Result<Response, AppError> {
-    let mut csrf_ok = false;
-    let mut file: Option<(String, Vec<u8>)> = None;
-    loop {
-        let mut field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(_) => {
-                return Err(AppError::BadRequest(
-                    "The upload was interrupted or malformed; try again".into(),
-                ));
-            }
-        };
-        match field.name() {
-            Some("_csrf") => csrf_ok = crate::forms::Upload::token_part(field, &token).await,
-            Some("file") if csrf_ok => {
-                let name = field.file_name().unwrap_or("").to_owned();
-                let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(|_| {
-                    AppError::BadRequest("The upload was interrupted; try again".into())
-                })? {
-                    if bytes.len() + chunk.len() > jp_exports::read::MAX_BYTES {
-                        return start_page(
-                            &state,
-                            &p,
-                            refused("The file is larger than 20 MB: split it into smaller files"),
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                        )
-                        .await;
-                    }
-                    bytes.extend_from_slice(&chunk);
-                }
-                file = Some((name, bytes));
-                break;
-            }
-            _ => {}
+    use crate::forms::FilePart;
+    let (name, bytes) = match upload.file(jp_exports::read::MAX_BYTES).await? {
+        FilePart::File(name, bytes) => (name, bytes),
+        FilePart::TooLarge => {
+            return start_page(
+                &state,
+                &p,
+                refused("The file is larger than 20 MB: split it into smaller files"),
+                StatusCode::PAYLOAD_TOO_LARGE,
+            )
+            .await;
         }
-    }
-    if !csrf_ok {
-        return Err(AppError::Csrf(
-            "the form's security token is missing or wrong",
-        ));
-    }
-    let Some((name, bytes)) = file.filter(|(n, b)| !n.is_empty() || !b.is_empty()) else {
-        return start_page(
-            &state,
-            &p,
-            refused("Select a CSV or XLSX file"),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        FilePart::Missing => {
+            return start_page(
+                &state,
+                &p,
+                refused("Select a CSV or XLSX file"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
     };
     let table = match jp_exports::read::table(&name, &bytes) {
         Ok(t) if t.rows.is_empty() => {

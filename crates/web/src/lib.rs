@@ -19,6 +19,7 @@ pub mod error;
 pub mod feeds;
 pub mod files;
 pub mod finance;
+pub mod finance_files;
 pub mod forms;
 pub mod home;
 pub mod imports;
@@ -64,6 +65,7 @@ pub fn all_routes() -> routes::Routes {
         .merge(decisions::routes())
         .merge(tracker::routes())
         .merge(finance::routes())
+        .merge(finance_files::routes())
         .merge(emerging::routes())
         .merge(dashboards::routes())
         .merge(imports::routes())

@@ -308,6 +308,10 @@ pub const POLICY: &[Rule] = &[
     rule(Get, "/dashboards/needs", TRACKER_READERS),
     rule(Get, "/dashboards/spend", FINANCE_READERS),
     rule(Get, "/finance", FINANCE_READERS),
+    rule(Get, "/finance/export.csv", FINANCE_READERS),
+    rule(Get, "/finance/export.xlsx", FINANCE_READERS),
+    rule(Get, "/finance/spend/import", FINANCE_EDITORS),
+    rule(Post, "/finance/spend/import", FINANCE_EDITORS),
     rule(Post, "/finance/budgets", FINANCE_EDITORS),
     rule(Post, "/agreements/{id}/spend", FINANCE_EDITORS),
     // The emerging issues log (seed 002 §3): handlers check the panel.

@@ -246,3 +246,136 @@ fn at_seventeen_and_a_half_adult_services_get_an_action_once() {
         });
     }
 }
+
+#[test]
+fn the_finance_table_exports_and_spend_is_recorded_from_a_file() {
+    for app in TestApp::each_backend() {
+        run_async(async {
+            let admin = app.login(Role::Administrator);
+            let finance = app.login(Role::Finance);
+            commit_demo_agreement(&app, &admin).await;
+            let aid = one(&app, "SELECT id FROM agreements WHERE status = 'active'");
+            let fy = jp_domain::apportion::financial_year(today());
+            let month = today().format("%Y-%m").to_string();
+
+            // A file with a problem on every row records nothing.
+            let bad = format!(
+                "Agreement,Organisation,Month,Amount (£),Reference\n\
+                 {aid},Northmoor Schools Partnership,{month},100.00,INV-1\n\
+                 99999,Northmoor County Council,{month},100.00,INV-2\n\
+                 {aid},Northmoor County Council,May,100.00,INV-3\n\
+                 {aid},Northmoor County Council,{month},lots,INV-4\n"
+            );
+            let res = app
+                .send(post_file(
+                    "/finance/spend/import",
+                    &finance,
+                    "spend.csv",
+                    bad.as_bytes(),
+                ))
+                .await;
+            assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            let page = body_text(res).await;
+            for m in [
+                "Northmoor Schools Partnership does not pay a share of agreement",
+                "There is no agreement 99999",
+                "“May” is not a month",
+                "Enter an amount in pounds and pence",
+                "nothing was recorded",
+            ] {
+                assert!(page.contains(m), "{m}: {page}");
+            }
+            assert_eq!(one(&app, "SELECT COUNT(*) FROM spend"), 0);
+            let missing = app
+                .send(post_file(
+                    "/finance/spend/import",
+                    &finance,
+                    "spend.csv",
+                    b"Agreement,Amount\n1,2\n",
+                ))
+                .await;
+            assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(
+                body_text(missing)
+                    .await
+                    .contains("The file has no “Organisation” column")
+            );
+
+            // A good file: every payment, in one go, with the summary kept.
+            let good = format!(
+                "Agreement,Organisation,Month,Amount (£),Reference\n\
+                 {aid},Northmoor County Council,{month},\"1,250.50\",INV-10\n\
+                 {aid},Northmoor and Dale Integrated Care Board,{month},800.00,INV-11\n\
+                 {aid},Northmoor County Council,{month},-50.50,Credit note 3\n"
+            );
+            let res = app
+                .send(post_file(
+                    "/finance/spend/import",
+                    &finance,
+                    "spend.csv",
+                    good.as_bytes(),
+                ))
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let page = body_text(res).await;
+            assert!(
+                page.contains("3 payments recorded") && page.contains("£2,000.00 in all"),
+                "{page}"
+            );
+            assert_eq!(one(&app, "SELECT COUNT(*) FROM spend"), 3);
+            assert_eq!(audit_count(&app, "spend.recorded"), 3);
+            assert_eq!(summary_rows_wrong(&app), 0);
+
+            // The year's table as CSV and XLSX: the same totals as the page.
+            let committed = one(
+                &app,
+                &format!(
+                    "SELECT CAST(SUM(committed) AS BIGINT) FROM finance_months WHERE financial_year = {fy}"
+                ),
+            );
+            let res = app
+                .send(get(
+                    &format!("/finance/export.csv?year={fy}"),
+                    Some(&finance),
+                ))
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let csv = body_text(res).await;
+            let t = jp_exports::read::table("f.csv", csv.as_bytes()).unwrap();
+            assert_eq!(t.headers[3], "Committed (£)");
+            let pence = |s: &str| jp_domain::Pence::parse_pounds(s).map_or(0, |p| p.0);
+            let sum: i64 = t.rows.iter().map(|(_, r)| pence(&r[3])).sum();
+            assert_eq!(sum, committed);
+            let paid: i64 = t.rows.iter().map(|(_, r)| pence(&r[5])).sum();
+            assert_eq!(paid, 200_000);
+            let res = app
+                .send(get(
+                    &format!("/finance/export.xlsx?year={fy}"),
+                    Some(&finance),
+                ))
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let x = jp_exports::read::table("f.xlsx", &bytes).unwrap();
+            let sum: i64 = x.rows.iter().map(|(_, r)| pence(&r[3])).sum();
+            assert_eq!(
+                sum, committed,
+                "the workbook reads back with the same total"
+            );
+            assert_eq!(audit_count(&app, "finance.exported"), 2);
+            // Members do not see finance; chairs read it but do not record spend.
+            let member = app.login(Role::Member);
+            let res = app.send(get("/finance/export.csv", Some(&member))).await;
+            assert_eq!(res.status(), StatusCode::FORBIDDEN);
+            let chair = app.login(Role::Chair);
+            let res = app.send(get("/finance/spend/import", Some(&chair))).await;
+            assert_eq!(res.status(), StatusCode::FORBIDDEN);
+            let res = app
+                .send(get("/finance/export.csv?year=abc", Some(&chair)))
+                .await;
+            assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        });
+    }
+}
