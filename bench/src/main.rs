@@ -108,9 +108,11 @@ fn main() -> Result<()> {
             b.compare_backends(*scale);
         }
     }
-    let report = b.report();
-    println!("{report}");
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md");
+    // Rows of earlier runs for data and databases not measured now are kept.
+    let earlier = std::fs::read_to_string(&path).unwrap_or_default();
+    let report = b.report(&earlier);
+    println!("{report}");
     std::fs::write(&path, &report).with_context(|| format!("writing {}", path.display()))?;
     eprintln!("# written to {}", path.display());
     Ok(())
@@ -512,7 +514,7 @@ impl Bench {
         }
     }
 
-    fn report(&self) -> String {
+    fn report(&self, earlier: &str) -> String {
         let mut s = String::new();
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
@@ -546,6 +548,21 @@ impl Bench {
             "| Data | Database | Measure | Measured | Baseline | Ratio | Goal | Met |"
         );
         let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
+        let measured: Vec<String> = self
+            .lines
+            .iter()
+            .map(|l| format!("| {} | {} |", l.scale.name(), l.backend))
+            .collect();
+        let mut kept = 0;
+        for row in earlier
+            .lines()
+            .filter(|r| r.starts_with("| ") && !r.starts_with("| Data "))
+        {
+            if !measured.iter().any(|m| row.starts_with(m.as_str())) {
+                let _ = writeln!(s, "{row}");
+                kept += 1;
+            }
+        }
         for l in &self.lines {
             let _ = writeln!(
                 s,
@@ -562,6 +579,12 @@ impl Bench {
                     Some(false) => "**no**",
                     None => "—",
                 }
+            );
+        }
+        if kept > 0 {
+            let _ = writeln!(
+                s,
+                "\n{kept} rows above come from an earlier run (other data or database); the rest were measured at the time given."
             );
         }
         s

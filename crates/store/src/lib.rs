@@ -117,8 +117,11 @@ impl Store {
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let config: postgres::Config = url.parse()?;
+            // A broken connection is found by `has_broken` when it is given
+            // back; no test query on every checkout (a round trip each time).
             let pool = r2d2::Pool::builder()
                 .max_size(10)
+                .test_on_check_out(false)
                 .connection_timeout(std::time::Duration::from_secs(10))
                 .build(PgManager { config })?;
             Ok(Store {

@@ -81,6 +81,8 @@ fn every_role_can_sign_in_and_use_every_page_in_chromium_with_no_serious_accessi
         .env("USERS_JSON", serde_json::to_string(&users).unwrap())
         .env("ARTIFACTS_DIR", &artifacts)
         .env("CHROMIUM_PATH", &chromium)
+        // The walk takes about four minutes on a quiet two-core machine.
+        .env("BROWSER_TIMEOUT_MS", "600000")
         .output()
         .expect("run node");
     let _ = stop.send(());
