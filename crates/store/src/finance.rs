@@ -505,12 +505,7 @@ pub fn read_spend(
     rows: &[(usize, Vec<String>)],
 ) -> DbResult<Result<Vec<SpendIn>, Vec<crate::import::Problem>>> {
     use crate::import::Problem;
-    let squash = |s: &str| {
-        s.chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect::<String>()
-            .to_ascii_lowercase()
-    };
+    use crate::import::squash;
     let mut col = BTreeMap::new();
     for (i, h) in headers.iter().enumerate() {
         if let Some((key, _, _)) = SPEND_COLUMNS.iter().find(|(_, head, also)| {

@@ -147,7 +147,8 @@ fn first_user(tx: &mut Tx<'_>, role: &str) -> DbResult<Option<i64>> {
     .transpose()
 }
 
-fn at(d: NaiveDate, h: u32) -> NaiveDateTime {
+/// The day at an o'clock hour.
+pub(crate) fn at(d: NaiveDate, h: u32) -> NaiveDateTime {
     d.and_hms_opt(h, 0, 0).unwrap_or_default()
 }
 

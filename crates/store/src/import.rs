@@ -7,6 +7,7 @@
 //! tracker imports as it was.
 
 use crate::db::{self, Conn, DbResult, Tx};
+use crate::history::at;
 use crate::{Actor, ChangeError, audit, params};
 use chrono::{NaiveDate, NaiveDateTime};
 use jp_domain::costs::{CostLine, Quantity, Unit};
@@ -141,7 +142,8 @@ pub fn sha256_of(bytes: &[u8]) -> String {
 /// Field key → column index in the file.
 pub type Mapping = BTreeMap<String, usize>;
 
-fn squash(s: &str) -> String {
+/// A header reduced to its letters and digits, lower case, for matching.
+pub(crate) fn squash(s: &str) -> String {
     s.chars()
         .filter(char::is_ascii_alphanumeric)
         .collect::<String>()
@@ -846,10 +848,6 @@ pub struct Imported {
     pub referrals: u64,
     pub meetings: u64,
     pub agreements: u64,
-}
-
-fn at(d: NaiveDate, h: u32) -> NaiveDateTime {
-    d.and_hms_opt(h, 0, 0).unwrap_or_default()
 }
 
 /// Imports checked rows in the caller's transaction, with one audit row

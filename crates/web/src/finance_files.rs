@@ -12,7 +12,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Datelike;
 use jp_domain::Pence;
@@ -82,15 +82,8 @@ async fn table(
     Ok((year, rows))
 }
 
-fn download(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Response {
-    let mut res = bytes.into_response();
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+fn download(bytes: Vec<u8>, content_type: &str, name: &str) -> Response {
+    crate::pages::as_download(bytes.into_response(), content_type, name)
 }
 
 async fn export_csv(

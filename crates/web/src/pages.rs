@@ -426,3 +426,23 @@ pub fn file_size(bytes: impl std::borrow::Borrow<i64>) -> String {
 pub fn date_time(t: impl std::borrow::Borrow<chrono::NaiveDateTime>) -> String {
     t.borrow().format("%-d %B %Y at %H:%M:%S UTC").to_string()
 }
+
+/// Marks a response as a file to save: its type, its name, never cached.
+pub fn as_download(
+    mut res: axum::response::Response,
+    content_type: &str,
+    file_name: &str,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}

@@ -629,22 +629,14 @@ fn streamed(
     content_type: &str,
     file_name: &str,
 ) -> Response {
-    use axum::http::{HeaderValue, header};
     use axum::response::IntoResponse;
     let stream =
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
-    let mut res = axum::body::Body::from_stream(stream).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+    crate::pages::as_download(
+        axum::body::Body::from_stream(stream).into_response(),
+        content_type,
+        file_name,
+    )
 }
 
 /// Every row of the view, a batch at a time with its agreements' terms, to `each`.
