@@ -88,6 +88,9 @@ pub enum Pool {
 pub struct Store {
     pool: Pool,
     url_for_display: String,
+    /// SQLite: kept while any copy of the store lives; the background
+    /// checkpoint thread stops when the last copy goes.
+    _checkpoints: Option<std::sync::Arc<()>>,
 }
 
 impl Store {
@@ -108,12 +111,15 @@ impl Store {
                 let manager = SqliteManager { path: path.clone() };
                 r2d2::ManageConnection::connect(&manager)?;
             }
+            // A local file's connection cannot drop: no test query on checkout.
             let pool = r2d2::Pool::builder()
                 .max_size(8)
+                .test_on_check_out(false)
                 .build(SqliteManager { path: path.clone() })?;
             Ok(Store {
                 pool: Pool::Sqlite(pool),
                 url_for_display: format!("sqlite://{}", path.display()),
+                _checkpoints: Some(db::checkpoint_in_background(path)),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let config: postgres::Config = url.parse()?;
@@ -127,6 +133,7 @@ impl Store {
             Ok(Store {
                 pool: Pool::Postgres(pool),
                 url_for_display: redact(url),
+                _checkpoints: None,
             })
         } else {
             Err(DbError::Other(format!(

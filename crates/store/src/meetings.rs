@@ -71,6 +71,39 @@ pub fn upcoming(conn: &mut Conn, panel_id: i64, from: NaiveDate) -> DbResult<Vec
     .collect()
 }
 
+/// The panel's cadence dates for the months from `from` to `months` ahead
+/// that have no scheduled meeting yet (one query; nothing is written).
+pub fn unscheduled(
+    conn: &mut Conn,
+    panel: &Panel,
+    from: NaiveDate,
+    months: u32,
+) -> DbResult<Vec<NaiveDate>> {
+    let mut dates = Vec::new();
+    let (mut y, mut m) = (from.year(), from.month());
+    for _ in 0..=months {
+        if let Some(date) = panel.rules.cadence.date_in(y, m)
+            && date >= from
+        {
+            dates.push(date);
+        }
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    let (Some(first), Some(last)) = (dates.first().copied(), dates.last().copied()) else {
+        return Ok(dates);
+    };
+    let held: Vec<NaiveDate> = conn
+        .query(
+            "SELECT meeting_date FROM meetings WHERE panel_id = $1 AND kind = 'scheduled' AND meeting_date >= $2 AND meeting_date <= $3",
+            &params![panel.id, first, last],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect::<DbResult<_>>()?;
+    dates.retain(|d| !held.contains(d));
+    Ok(dates)
+}
+
 /// Adds the panel's cadence dates for the months from `from` to `months` ahead
 /// that have no meeting yet. Returns how many were added.
 pub fn ensure_scheduled(
@@ -81,27 +114,13 @@ pub fn ensure_scheduled(
     months: u32,
 ) -> DbResult<usize> {
     let mut added = Vec::new();
-    let (mut y, mut m) = (from.year(), from.month());
-    for _ in 0..=months {
-        if let Some(date) = panel.rules.cadence.date_in(y, m)
-            && date >= from
-        {
-            let exists = tx
-                .query_opt(
-                    "SELECT id FROM meetings WHERE panel_id = $1 AND meeting_date = $2 AND kind = 'scheduled'",
-                    &params![panel.id, date],
-                )?
-                .is_some();
-            if !exists {
-                let now = db::now();
-                tx.execute(
-                    "INSERT INTO meetings (panel_id, meeting_date, kind, status, created_at, updated_at) VALUES ($1, $2, 'scheduled', 'scheduled', $3, $3)",
-                    &params![panel.id, date, now],
-                )?;
-                added.push(date.to_string());
-            }
-        }
-        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    for date in unscheduled(tx, panel, from, months)? {
+        let now = db::now();
+        tx.execute(
+            "INSERT INTO meetings (panel_id, meeting_date, kind, status, created_at, updated_at) VALUES ($1, $2, 'scheduled', 'scheduled', $3, $3)",
+            &params![panel.id, date, now],
+        )?;
+        added.push(date.to_string());
     }
     if !added.is_empty() {
         audit::record(

@@ -1,7 +1,8 @@
 //! Baselines for the benchmark in `bench/` (not routed by the application):
 //! the same handler stack as the service — routing, the access rule, the
 //! session check, security headers — serving what the real page serves, but
-//! from memory (the tracker) or as the raw summary rows (finance), so a page
+//! from memory (the tracker), as the raw summary rows (finance) or as the bare
+//! primary-key lookup (a referral), so a page
 //! can be measured as a ratio against them in the same run.
 
 use crate::auth::Principal;
@@ -27,6 +28,24 @@ pub fn tracker_from_memory(state: AppState) -> Router {
         },
     );
     layered(routes, state)
+}
+
+/// `/referrals/{id}` answered with the bare primary-key lookup
+/// (`referrals::get`) through the same store, as plain text.
+pub fn referral_lookup(state: AppState) -> Router {
+    let routes = Routes::default().get("/referrals/{id}", bare_referral);
+    layered(routes, state)
+}
+
+async fn bare_referral(
+    State(state): State<AppState>,
+    Extension(_p): Extension<Principal>,
+    crate::forms::Id(id): crate::forms::Id,
+) -> Result<Response, AppError> {
+    let r = state
+        .db(move |c| jp_store::referrals::get(c, id)?.ok_or(AppError::NotFound))
+        .await?;
+    Ok(format!("{} {} {}", r.id, r.child_id, r.status.slug()).into_response())
 }
 
 /// `/finance` answered with this year's monthly summary rows, raw.

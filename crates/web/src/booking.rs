@@ -68,15 +68,36 @@ pub fn coming(
     today: NaiveDate,
 ) -> Result<Vec<Bookable>, ChangeError> {
     meetings::ensure_scheduled(tx, actor, panel, today, HORIZON_MONTHS)?;
+    Ok(listed(tx, panel, today)?)
+}
+
+fn listed(conn: &mut Conn, panel: &Panel, today: NaiveDate) -> DbResult<Vec<Bookable>> {
     let mut out = Vec::new();
     let mut calendars = Calendars::default();
-    for meeting in meetings::upcoming(tx, panel.id, today)? {
+    for meeting in meetings::upcoming(conn, panel.id, today)? {
         let deadline = calendars
-            .deadlines(tx, panel, meeting.date)?
+            .deadlines(conn, panel, meeting.date)?
             .submission_deadline;
         out.push(Bookable { meeting, deadline });
     }
     Ok(out)
+}
+
+/// [`coming`] for a page that only reads: a write transaction is taken only
+/// when the cadence ahead still has dates to schedule.
+pub fn coming_read(
+    conn: &mut Conn,
+    actor: &Actor,
+    panel: &Panel,
+    today: NaiveDate,
+) -> Result<Vec<Bookable>, ChangeError> {
+    if !meetings::unscheduled(conn, panel, today, HORIZON_MONTHS)?.is_empty() {
+        let mut tx = conn.begin()?;
+        let out = coming(&mut tx, actor, panel, today)?;
+        tx.commit()?;
+        return Ok(out);
+    }
+    Ok(listed(conn, panel, today)?)
 }
 
 /// The first coming meeting whose deadline has not passed.

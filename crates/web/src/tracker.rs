@@ -226,24 +226,19 @@ async fn load(
                 PAGE_SIZE,
                 crate::finance::this_year(),
             )?;
-            let panels = jp_store::reference::panels::list(c)?
+            let listed = jp_store::reference::names(c)?;
+            let panels = listed
+                .panels
                 .into_iter()
-                .filter(|x| panels_only.as_ref().is_none_or(|only| only.contains(&x.id)))
-                .map(|x| (x.id, x.name))
+                .filter(|(id, _)| panels_only.as_ref().is_none_or(|only| only.contains(id)))
                 .collect();
             Ok(Loaded {
                 rows: page.rows,
                 next: page.next,
                 names,
-                organisations: jp_store::reference::organisations::list(c)?
-                    .into_iter()
-                    .map(|o| (o.id, o.name))
-                    .collect(),
+                organisations: listed.organisations,
                 panels,
-                agencies: jp_store::reference::agencies::list(c)?
-                    .into_iter()
-                    .map(|a| (a.id, a.name))
-                    .collect(),
+                agencies: listed.agencies,
             })
         })
         .await

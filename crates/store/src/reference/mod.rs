@@ -60,3 +60,30 @@ pub(crate) fn unique(e: DbError, message: impl FnOnce() -> String) -> ChangeErro
         ChangeError::Db(e)
     }
 }
+
+/// The names of every panel, organisation and agency, each list in the order
+/// its own `list` gives: what a filter form's choices need, in one query.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    pub panels: Vec<(i64, String)>,
+    pub organisations: Vec<(i64, String)>,
+    pub agencies: Vec<(i64, String)>,
+}
+
+pub fn names(conn: &mut crate::db::Conn) -> crate::db::DbResult<Names> {
+    // Three small queries: one UNION ALL with an ORDER BY was slower.
+    let mut pairs = |sql: &str| -> crate::db::DbResult<Vec<(i64, String)>> {
+        conn.query(sql, &[])?
+            .iter()
+            .map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .collect()
+    };
+    Ok(Names {
+        panels: pairs("SELECT id, name FROM panels ORDER BY LOWER(name), id")?,
+        organisations: pairs("SELECT id, name FROM organisations ORDER BY LOWER(name), id")?,
+        agencies: pairs(
+            "SELECT a.id, a.name FROM agencies a JOIN organisations o ON o.id = a.organisation_id
+             ORDER BY LOWER(o.name), LOWER(a.name), a.id",
+        )?,
+    })
+}

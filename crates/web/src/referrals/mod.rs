@@ -538,9 +538,7 @@ pub async fn show_page(
     let actor = p.actor();
     let (coming, chairs) = state
         .db(move |c| {
-            let mut tx = c.begin()?;
-            let coming = crate::booking::coming(&mut tx, &actor, &panel, today())?;
-            tx.commit()?;
+            let coming = crate::booking::coming_read(c, &actor, &panel, today())?;
             let chairs = referrals::chairs(c, user.id, panel.id)?;
             Ok((coming, chairs))
         })
