@@ -291,8 +291,43 @@ impl Bench {
         let raw = jp_web::bench::finance_raw(state.clone());
         let bare = jp_web::bench::referral_lookup(state.clone());
         let cookie = session(db)?;
-        let rounds = 5;
-        let n = 60;
+        let rounds = 7;
+        let n = 150;
+        if std::env::var("JP_PROFILE").is_ok_and(|p| p == "store") {
+            let mut c = db.store.conn()?;
+            let f = jp_store::tracker::Filter::default();
+            let fy = jp_web::finance::this_year();
+            let main_sql = format!("{} ORDER BY r.id DESC LIMIT 51", raw_export_queries(fy)[0]);
+            let t = Instant::now();
+            for _ in 0..2000 {
+                c.query(&main_sql, &[])?;
+            }
+            eprintln!("STORE main query: {:.1} us", t.elapsed().as_secs_f64() / 2000.0 * 1e6);
+            let ids_sql = "SELECT r.id FROM referrals r WHERE r.status IN ('submitted', 'booked', 'considered', 'decided', 'agreement-active', 'closed', 'withdrawn', 'declined') ORDER BY r.id DESC LIMIT 51";
+            let t = Instant::now();
+            for _ in 0..2000 {
+                c.query(ids_sql, &[])?;
+            }
+            eprintln!("STORE ids query: {:.1} us", t.elapsed().as_secs_f64() / 2000.0 * 1e6);
+            for (what, k) in [("page", 0), ("names", 1), ("get", 2), ("page", 0)] {
+                let t = Instant::now();
+                for _ in 0..2000 {
+                    match k {
+                        0 => {
+                            jp_store::tracker::page(&mut c, &f, jp_store::tracker::Sort::Newest, None, 50, fy)?;
+                        }
+                        1 => {
+                            jp_store::reference::names(&mut c)?;
+                        }
+                        _ => {
+                            jp_store::referrals::get(&mut c, 100)?;
+                        }
+                    }
+                }
+                eprintln!("STORE {what}: {:.1} us", t.elapsed().as_secs_f64() / 2000.0 * 1e6);
+            }
+            std::process::exit(0);
+        }
         if let Ok(path) = std::env::var("JP_PROFILE") {
             let t = Instant::now();
             let mut k = 0u32;
@@ -622,7 +657,7 @@ impl Bench {
         let _ = writeln!(
             s,
             "Run on {} with `cargo run --release -p jointpanel-bench`; {cpu}, {cores} cores, {mem:.0} GiB memory. \
-             Each figure is a ratio against a baseline measured in the same run (medians of 5 rounds), \
+             Each figure is a ratio against a baseline measured in the same run (medians of 7 rounds), \
              so the machine's load moves both sides together.\n",
             chrono::Utc::now().format("%-d %B %Y %H:%M UTC")
         );

@@ -237,8 +237,7 @@ pub fn update(
 
 /// Records that `actor` looked at the child's record (SPEC §9), in its own transaction.
 pub fn record_view(conn: &mut Conn, actor: &Actor, child_id: i64, what: &str) -> DbResult<()> {
-    let mut tx = conn.begin()?;
-    tx.relaxed_durability()?;
+    let mut tx = conn.begin_relaxed()?;
     audit::record(
         &mut tx,
         actor,

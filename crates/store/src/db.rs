@@ -6,7 +6,7 @@
 //! advisory locks) go through [`Backend`] methods, never through string building in
 //! callers. Values travel as [`Value`]; rows come back as [`Row`]s of values.
 
-use chrono::{NaiveDate, NaiveDateTime, Timelike};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 
@@ -117,6 +117,64 @@ macro_rules! params {
 const SQLITE_TS: &str = "%Y-%m-%d %H:%M:%S%.6f";
 const SQLITE_DATE: &str = "%Y-%m-%d";
 
+// SQLite keeps dates and timestamps as text; these read and write the fixed
+// forms above directly (chrono's format strings are parsed on every call,
+// and a page of rows reads hundreds of dates). Anything else falls back to
+// chrono, which also words the error.
+
+fn digits(b: &[u8]) -> Option<u32> {
+    b.iter().try_fold(0u32, |n, c| {
+        c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+    })
+}
+
+fn fast_date(b: &[u8]) -> Option<NaiveDate> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y = i32::try_from(digits(&b[0..4])?).ok()?;
+    NaiveDate::from_ymd_opt(y, digits(&b[5..7])?, digits(&b[8..10])?)
+}
+
+fn fast_timestamp(b: &[u8]) -> Option<NaiveDateTime> {
+    if b.len() < 19 || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let micro = match &b[19..] {
+        [] => 0,
+        [b'.', f @ ..] if (1..=9).contains(&f.len()) => {
+            let n = digits(f)?;
+            // Scaled to microseconds (more than six digits are cut).
+            match f.len() {
+                l @ 1..=6 => n * 10u32.pow(6 - u32::try_from(l).ok()?),
+                l => n / 10u32.pow(u32::try_from(l).ok()? - 6),
+            }
+        }
+        _ => return None,
+    };
+    fast_date(&b[..10])?.and_hms_micro_opt(
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+        micro,
+    )
+}
+
+fn date_text(d: NaiveDate) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+}
+
+fn timestamp_text(t: NaiveDateTime) -> String {
+    format!(
+        "{} {:02}:{:02}:{:02}.{:06}",
+        date_text(t.date()),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() % 1_000_000_000 / 1000
+    )
+}
+
 /// The current time in UTC, to the microsecond both databases keep.
 pub fn now() -> NaiveDateTime {
     let t = chrono::Utc::now().naive_utc();
@@ -131,8 +189,8 @@ impl rusqlite::ToSql for Value {
             Value::Int(i) => ToSqlOutput::Owned(V::Integer(*i)),
             Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
             Value::Bool(b) => ToSqlOutput::Owned(V::Integer(i64::from(*b))),
-            Value::Date(d) => ToSqlOutput::Owned(V::Text(d.format(SQLITE_DATE).to_string())),
-            Value::Timestamp(t) => ToSqlOutput::Owned(V::Text(t.format(SQLITE_TS).to_string())),
+            Value::Date(d) => ToSqlOutput::Owned(V::Text(date_text(*d))),
+            Value::Timestamp(t) => ToSqlOutput::Owned(V::Text(timestamp_text(*t))),
             Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
         })
     }
@@ -252,9 +310,10 @@ impl FromValue for NaiveDate {
     fn from_value(v: &Value) -> Result<Self, String> {
         match v {
             Value::Date(d) => Ok(*d),
-            Value::Text(s) => {
-                NaiveDate::parse_from_str(s, SQLITE_DATE).map_err(|e| format!("{s:?}: {e}"))
-            }
+            Value::Text(s) => fast_date(s.as_bytes()).map_or_else(
+                || NaiveDate::parse_from_str(s, SQLITE_DATE).map_err(|e| format!("{s:?}: {e}")),
+                Ok,
+            ),
             _ => Err(found(v)),
         }
     }
@@ -264,9 +323,10 @@ impl FromValue for NaiveDateTime {
     fn from_value(v: &Value) -> Result<Self, String> {
         match v {
             Value::Timestamp(t) => Ok(*t),
-            Value::Text(s) => {
-                NaiveDateTime::parse_from_str(s, SQLITE_TS).map_err(|e| format!("{s:?}: {e}"))
-            }
+            Value::Text(s) => fast_timestamp(s.as_bytes()).map_or_else(
+                || NaiveDateTime::parse_from_str(s, SQLITE_TS).map_err(|e| format!("{s:?}: {e}")),
+                Ok,
+            ),
             _ => Err(found(v)),
         }
     }
@@ -426,6 +486,8 @@ impl r2d2::ManageConnection for PgManager {
     }
 }
 
+const BEGIN_RELAXED: &str = "BEGIN; SET LOCAL synchronous_commit = off";
+
 /// A connection taken from the pool. (A PostgreSQL one carries its client and
 /// statement cache inline: a connection is taken once per unit of work, so
 /// its size does not matter.)
@@ -561,7 +623,7 @@ impl Conn {
             Conn::Postgres(c) => {
                 // A batch other than a transaction's own may change the
                 // schema (migrations): prepared statements are forgotten.
-                if !matches!(sql, "BEGIN" | "COMMIT" | "ROLLBACK" | RELAXED) {
+                if !matches!(sql, "BEGIN" | "COMMIT" | "ROLLBACK" | BEGIN_RELAXED) {
                     c.statements.clear();
                 }
                 Ok(c.client.batch_execute(sql)?)
@@ -581,21 +643,24 @@ impl Conn {
             open: true,
         })
     }
-}
 
-const RELAXED: &str = "SET LOCAL synchronous_commit = off";
-
-impl Tx<'_> {
-    /// Lets this transaction's commit return before its record reaches disk
-    /// (PostgreSQL's `synchronous_commit = off`, for this transaction only).
-    /// For records that are worth a lot less than the wait, such as "who
-    /// viewed this child": an operating-system crash may lose the last
-    /// fraction of a second of them, never reorder or corrupt them. SQLite
-    /// already commits this way (`synchronous = NORMAL` in WAL mode).
-    pub fn relaxed_durability(&mut self) -> DbResult<()> {
+    /// [`Conn::begin`] for a transaction whose commit may return before its
+    /// record reaches disk (PostgreSQL's `synchronous_commit = off`, for this
+    /// transaction only; one round trip). For records worth a lot less than
+    /// the wait, such as "who viewed this child": an operating-system crash
+    /// may lose the last fraction of a second of them, never reorder or
+    /// corrupt them (a later ordinary commit flushes everything before it).
+    /// SQLite already commits this way (`synchronous = NORMAL`, WAL mode).
+    pub fn begin_relaxed(&mut self) -> DbResult<Tx<'_>> {
         match self.backend() {
-            Backend::Sqlite => Ok(()),
-            Backend::Postgres => self.batch(RELAXED),
+            Backend::Sqlite => self.begin(),
+            Backend::Postgres => {
+                self.batch(BEGIN_RELAXED)?;
+                Ok(Tx {
+                    conn: self,
+                    open: true,
+                })
+            }
         }
     }
 }
@@ -674,6 +739,40 @@ impl DerefMut for Tx<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dates_and_timestamps_read_and_write_as_chrono_would() {
+        use chrono::NaiveDate;
+        let d = NaiveDate::from_ymd_opt(2023, 5, 9).unwrap();
+        assert_eq!(date_text(d), d.format(SQLITE_DATE).to_string());
+        assert_eq!(fast_date(b"2023-05-09"), Some(d));
+        for bad in ["2023-02-30", "2023-5-09", "2023/05/09", "20x3-05-09", ""] {
+            assert_eq!(fast_date(bad.as_bytes()), None, "{bad}");
+        }
+        let t = d.and_hms_micro_opt(14, 3, 7, 120_045).unwrap();
+        assert_eq!(timestamp_text(t), t.format(SQLITE_TS).to_string());
+        assert_eq!(fast_timestamp(b"2023-05-09 14:03:07.120045"), Some(t));
+        assert_eq!(
+            fast_timestamp(b"2023-05-09 14:03:07"),
+            d.and_hms_opt(14, 3, 7)
+        );
+        assert_eq!(
+            fast_timestamp(b"2023-05-09 14:03:07.12"),
+            d.and_hms_micro_opt(14, 3, 7, 120_000)
+        );
+        assert_eq!(fast_timestamp(b"2023-05-09 14:03:07.120045999"), Some(t));
+        for bad in [
+            "2023-05-09T14:03:07",
+            "2023-05-09 25:00:00",
+            "2023-05-09 14:03:07.",
+            "2023-05-09 14:03",
+        ] {
+            assert_eq!(fast_timestamp(bad.as_bytes()), None, "{bad}");
+        }
+        // What the fast path refuses, chrono still reads (or words the error).
+        assert!(NaiveDateTime::from_value(&Value::Text("2023-05-09 14:03:07".into())).is_ok());
+        assert!(NaiveDate::from_value(&Value::Text("9 May".into())).is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -115,6 +115,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0019_finance_months.sql"),
         postgres: include_str!("../migrations/postgres/0019_finance_months.sql"),
     },
+    Migration {
+        version: 20,
+        name: "tracker costs index",
+        sqlite: include_str!("../migrations/sqlite/0020_tracker_costs_index.sql"),
+        postgres: include_str!("../migrations/postgres/0020_tracker_costs_index.sql"),
+    },
 ];
 
 const PG_LOCK_KEY: i64 = 0x4a50_4d49_4752; // "JPMIGR"

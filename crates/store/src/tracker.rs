@@ -159,9 +159,6 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
-const FAR_PAST: &str = "1900-01-01 00:00:00";
-const FAR_FUTURE: &str = "9999-12-31";
-
 /// Escapes LIKE's wildcards so a search for "50%" finds "50%".
 fn like(q: &str) -> String {
     let mut out = String::from("%");
@@ -190,10 +187,11 @@ pub fn page(
         p.push(v);
         format!("${}", p.len())
     };
-    let far_past = NaiveDateTime::parse_from_str(FAR_PAST, "%Y-%m-%d %H:%M:%S")
-        .map_err(|e| db::DbError::Other(e.to_string()))?;
-    let far_future = NaiveDate::parse_from_str(FAR_FUTURE, "%Y-%m-%d")
-        .map_err(|e| db::DbError::Other(e.to_string()))?;
+    let far_past = NaiveDate::from_ymd_opt(1900, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .ok_or_else(|| db::DbError::Other("far past".into()))?;
+    let far_future = NaiveDate::from_ymd_opt(9999, 12, 31)
+        .ok_or_else(|| db::DbError::Other("far future".into()))?;
     let (key_sql, desc) = sort.key();
     // (PostgreSQL refuses parameters a statement does not use.)
     let key_sql = if key_sql.contains("$F") {

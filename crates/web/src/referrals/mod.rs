@@ -79,6 +79,17 @@ pub async fn load(
     id: i64,
     need: Sight,
 ) -> Result<Loaded, AppError> {
+    Ok(load_then(state, p, id, need, |_, _| Ok(())).await?.0)
+}
+
+/// [`load`], then `then` on the same connection (one trip to the pool).
+pub async fn load_then<T: Send + 'static>(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    need: Sight,
+    then: impl FnOnce(&mut jp_store::db::Conn, &Loaded) -> Result<T, AppError> + Send + 'static,
+) -> Result<(Loaded, T), AppError> {
     let user = p.user.clone();
     let actor = p.actor();
     state
@@ -91,7 +102,9 @@ pub async fn load(
             if sight == Sight::Full {
                 children::record_view(c, &actor, r.child_id, &format!("referral {id}"))?;
             }
-            record(c, r, sight)
+            let l = record(c, r, sight)?;
+            let more = then(c, &l)?;
+            Ok((l, more))
         })
         .await
 }
@@ -530,19 +543,16 @@ pub async fn show_page(
     errors: Errors,
     check: bool,
 ) -> Result<Response, AppError> {
-    let l = load(state, p, id, Sight::Money).await?;
     let user = p.user.clone();
-    let panel = l.panel.clone();
+    let actor = p.actor();
+    let (l, (coming, chairs)) = load_then(state, p, id, Sight::Money, move |c, l| {
+        let coming = crate::booking::coming_read(c, &actor, &l.panel, today())?;
+        let chairs = referrals::chairs(c, user.id, l.panel.id)?;
+        Ok((coming, chairs))
+    })
+    .await?;
     let booked = l.r.meeting_id;
     let late_id = l.r.late_meeting_id;
-    let actor = p.actor();
-    let (coming, chairs) = state
-        .db(move |c| {
-            let coming = crate::booking::coming_read(c, &actor, &panel, today())?;
-            let chairs = referrals::chairs(c, user.id, panel.id)?;
-            Ok((coming, chairs))
-        })
-        .await?;
     let t = today();
     let label = |b: &crate::booking::Bookable| {
         format!(
