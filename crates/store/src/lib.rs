@@ -12,6 +12,7 @@ pub mod attachments;
 pub mod audit;
 pub mod calendar;
 pub mod children;
+pub mod copy;
 pub mod dashboards;
 pub mod db;
 pub mod decisions;
