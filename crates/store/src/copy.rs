@@ -30,11 +30,11 @@ pub fn sqlite_to_postgres(
         ));
     }
     let version = |c: &mut Conn| -> DbResult<i64> {
-        Ok(c.query_one(
+        c.query_one(
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
             &[],
         )?
-        .get(0)?)
+        .get(0)
     };
     let (a, b) = (version(from)?, version(to)?);
     if a != b {
@@ -98,7 +98,7 @@ pub fn sqlite_to_postgres(
             line.push(b'\n');
             out.write_all(&line).map_err(io)?;
             n += 1;
-            if n % 10_000 == 0 {
+            if n.is_multiple_of(10_000) {
                 progress(done + n, total);
             }
         }
