@@ -616,6 +616,10 @@ fn serve(g: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&g.data_dir)
         .with_context(|| format!("cannot create the data directory {}", g.data_dir.display()))?;
     let store = open(g)?;
+    let interrupted = jp_store::import::recover_interrupted(&mut store.conn()?)?;
+    if !interrupted.is_empty() {
+        tracing::warn!(imports = ?interrupted, "imports stopped by the last shutdown marked failed; nothing of them was kept");
+    }
     let mut demo_loaded = false;
     if args.demo {
         demo_loaded = matches!(demo::load(&mut store.conn()?)?, demo::Outcome::Loaded);

@@ -1211,6 +1211,54 @@ pub fn begin(tx: &mut Tx<'_>, actor: &Actor, id: i64, version: i64) -> Result<()
     Ok(())
 }
 
+/// Holds the import's row for the length of the import's transaction, so
+/// [`recover_interrupted`] on another node leaves a live import alone
+/// (PostgreSQL; SQLite's write transaction already holds the whole file).
+pub fn claim(tx: &mut Tx<'_>, id: i64) -> DbResult<()> {
+    let lock = tx.backend().for_update();
+    tx.query_opt(
+        &format!("SELECT id FROM imports WHERE id = $1{lock}"),
+        &params![id],
+    )?;
+    Ok(())
+}
+
+/// What an import stopped by a restart says (nothing of it was kept: its
+/// rows and its "done" are one transaction).
+pub const INTERRUPTED: &str = "The service stopped before this import finished, so nothing was imported. Check the file again, then import it.";
+
+/// Marks imports left "running" by a service that stopped as failed, each
+/// with an audit row; an import another node is still running (its row
+/// claimed) is skipped. Run at start-up. Returns the imports marked.
+pub fn recover_interrupted(conn: &mut Conn) -> DbResult<Vec<i64>> {
+    let mut tx = conn.begin()?;
+    let skip = match tx.backend() {
+        db::Backend::Sqlite => "",
+        db::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+    };
+    let ids: Vec<i64> = tx
+        .query(
+            &format!("SELECT id FROM imports WHERE status = 'running' ORDER BY id{skip}"),
+            &[],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect::<DbResult<_>>()?;
+    for id in &ids {
+        finish(&mut tx, *id, Err(&INTERRUPTED.to_owned()))?;
+        audit::record(
+            &mut tx,
+            &Actor::system("start-up"),
+            "import.interrupted",
+            "import",
+            Some(id.to_string()),
+            serde_json::json!({}),
+        )?;
+    }
+    tx.commit()?;
+    Ok(ids)
+}
+
 /// Records how an import ended: in the import's own transaction when it
 /// worked, in a new one when it did not (nothing of it was kept).
 pub fn finish(tx: &mut Tx<'_>, id: i64, result: Result<&Imported, &String>) -> DbResult<()> {

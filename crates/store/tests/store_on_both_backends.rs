@@ -456,3 +456,56 @@ on_both_backends! {
         assert!(matches!(audit::verify(&mut c).unwrap(), Verdict::Intact { .. }));
     }
 }
+
+on_both_backends! {
+    fn an_import_stopped_by_a_restart_is_marked_failed_unless_still_running(db) {
+        use jp_store::import;
+        let mut c = conn(db);
+        demo::load(&mut c).unwrap();
+        let by: i64 = c
+            .query_one("SELECT id FROM users WHERE email = 'administrator@northmoor.example'", &[])
+            .unwrap()
+            .get(0)
+            .unwrap();
+        let start = |c: &mut Conn| -> i64 {
+            let mut tx = c.begin().unwrap();
+            let id = import::create(&mut tx, &admin(), by, "tracker.csv", b"Referral\n", 0, &Default::default()).unwrap();
+            import::record_check(&mut tx, &admin(), id, 1, &Default::default(), &import::Checked::default()).unwrap();
+            let version = import::get(&mut tx, id).unwrap().unwrap().version;
+            import::begin(&mut tx, &admin(), id, version).unwrap();
+            tx.commit().unwrap();
+            id
+        };
+        let stopped = start(&mut c);
+        let live = start(&mut c);
+        assert_eq!(import::get(&mut c, stopped).unwrap().unwrap().status, "running");
+        let recovered = if c.backend() == db::Backend::Postgres {
+            // Another node is still importing `live`: its transaction holds the row.
+            let mut other = conn(db);
+            let mut tx = other.begin().unwrap();
+            import::claim(&mut tx, live).unwrap();
+            let r = import::recover_interrupted(&mut c).unwrap();
+            assert_eq!(import::get(&mut c, live).unwrap().unwrap().status, "running");
+            tx.commit().unwrap();
+            let mut all = r;
+            all.extend(import::recover_interrupted(&mut c).unwrap());
+            all
+        } else {
+            import::recover_interrupted(&mut c).unwrap()
+        };
+        assert_eq!(recovered, vec![stopped, live]);
+        for id in [stopped, live] {
+            let u = import::get(&mut c, id).unwrap().unwrap();
+            assert_eq!(u.status, "failed");
+            assert_eq!(u.error, import::INTERRUPTED);
+        }
+        assert!(import::recover_interrupted(&mut c).unwrap().is_empty(), "once only");
+        let n: i64 = c
+            .query_one("SELECT COUNT(*) FROM audit_log WHERE action = 'import.interrupted'", &[])
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(n, 2);
+        assert!(matches!(audit::verify(&mut c).unwrap(), Verdict::Intact { .. }));
+    }
+}

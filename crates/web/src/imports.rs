@@ -388,6 +388,7 @@ async fn run(
                 ));
             }
             let mut tx = c.begin().map_err(|e| e.to_string())?;
+            import::claim(&mut tx, id).map_err(|e| e.to_string())?;
             let made = import::apply(
                 &mut tx,
                 &actor,
