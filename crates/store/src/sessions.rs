@@ -42,16 +42,23 @@ pub fn load(
     now: NaiveDateTime,
 ) -> DbResult<Lookup> {
     let hash = sha256_hex(token);
+    // The session, its user and their roles in one query (one round trip
+    // on every request).
+    let cols = accounts::user_and_roles_columns(conn.backend());
     let row = conn.query_opt(
-        "SELECT s.user_id, s.csrf_token, s.created_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.id_hash = $1 AND u.active = TRUE",
+        &format!(
+            "SELECT s.csrf_token, s.created_at, s.last_seen_at, {cols} FROM sessions s
+             JOIN users u ON u.id = s.user_id LEFT JOIN agencies a ON a.id = u.agency_id
+             WHERE s.id_hash = $1 AND u.active = TRUE"
+        ),
         &params![&hash],
     )?;
     let Some(row) = row else {
         return Ok(Lookup::Unknown);
     };
-    let (user_id, csrf_token, created_at, last_seen): (i64, String, NaiveDateTime, NaiveDateTime) =
-        (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+    let (csrf_token, created_at, last_seen): (String, NaiveDateTime, NaiveDateTime) =
+        (row.get(0)?, row.get(1)?, row.get(2)?);
+    let user = accounts::user_and_roles_from(&row, 3)?;
     if limits.state(created_at, last_seen, now) != SessionState::Live {
         conn.execute("DELETE FROM sessions WHERE id_hash = $1", &params![&hash])?;
         return Ok(Lookup::Expired);
@@ -63,9 +70,6 @@ pub fn load(
             &params![now, &hash],
         )?;
     }
-    let Some(user) = accounts::get(conn, user_id)? else {
-        return Ok(Lookup::Unknown);
-    };
     Ok(Lookup::Live(Box::new(Session {
         user,
         csrf_token,
