@@ -133,7 +133,9 @@ pub(crate) fn user_and_roles_from(r: &Row, at: usize) -> DbResult<User> {
 pub fn get(conn: &mut Conn, id: i64) -> DbResult<Option<User>> {
     let cols = user_and_roles_columns(conn.backend());
     conn.query_opt(
-        &format!("SELECT {cols} FROM users u LEFT JOIN agencies a ON a.id = u.agency_id WHERE u.id = $1"),
+        &format!(
+            "SELECT {cols} FROM users u LEFT JOIN agencies a ON a.id = u.agency_id WHERE u.id = $1"
+        ),
         &params![id],
     )?
     .map(|r| user_and_roles_from(&r, 0))

@@ -269,12 +269,25 @@ pub fn page(
             arg(Value::Int(c.id))
         ));
     }
+    // The agreement's cost this financial year by organisation, as
+    // "organisation:pence,…" (read from the covering index, in the same
+    // round trip as the rows).
+    let concat = match conn.backend() {
+        db::Backend::Sqlite => "group_concat",
+        db::Backend::Postgres => "string_agg",
+    };
+    let annual = format!(
+        "(SELECT {concat}(CAST(t.organisation_id AS TEXT) || ':' || CAST(t.total AS TEXT), ',')
+          FROM (SELECT organisation_id, SUM(pence) AS total FROM committed_costs
+                WHERE agreement_id = a.id AND financial_year = {financial_year}
+                GROUP BY organisation_id) t)"
+    );
     let dir = if desc { "DESC" } else { "ASC" };
     let lim = arg(Value::Int(limit + 1));
     let sql = format!(
         "SELECT r.id, r.child_id, c.local_id, c.given_name || ' ' || c.family_name, c.date_of_birth, r.panel_id, p.name,
                 m.meeting_date, r.status, r.request_type, r.need_level, ag.name, r.submitted_at, r.decision_id, d.outcome,
-                kw.name, a.id, a.status, v.review_date, c.nhs_number
+                kw.name, a.id, a.status, v.review_date, c.nhs_number, {annual}
          FROM referrals r
          JOIN children c ON c.id = r.child_id
          JOIN panels p ON p.id = r.panel_id
@@ -314,7 +327,15 @@ pub fn page(
             agreement_id: r.get(16)?,
             agreement_status: r.get(17)?,
             review_date: r.get(18)?,
-            annual: BTreeMap::new(),
+            annual: r
+                .get::<Option<String>>(20)?
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|pair| {
+                    let (org, pence) = pair.split_once(':')?;
+                    Some((org.parse().ok()?, pence.parse().ok()?))
+                })
+                .collect(),
         });
     }
     let next = if rows.len() as i64 > limit {
@@ -333,32 +354,6 @@ pub fn page(
     } else {
         None
     };
-    // The page's annual costs, in one query.
-    let agreements: Vec<i64> = out.iter().filter_map(|r| r.agreement_id).collect();
-    if !agreements.is_empty() {
-        let mut q: Vec<Value> = vec![Value::Int(i64::from(financial_year))];
-        let ids: Vec<String> = agreements
-            .iter()
-            .map(|id| {
-                q.push(Value::Int(*id));
-                format!("${}", q.len())
-            })
-            .collect();
-        let sums = conn.query(
-            &format!(
-                "SELECT agreement_id, organisation_id, CAST(SUM(pence) AS BIGINT) FROM committed_costs
-                 WHERE financial_year = $1 AND agreement_id IN ({}) GROUP BY agreement_id, organisation_id",
-                ids.join(", ")
-            ),
-            &q,
-        )?;
-        for s in &sums {
-            let (a, o, pence): (i64, i64, i64) = (s.get(0)?, s.get(1)?, s.get(2)?);
-            if let Some(row) = out.iter_mut().find(|r| r.agreement_id == Some(a)) {
-                row.annual.insert(o, pence);
-            }
-        }
-    }
     Ok(Page { rows: out, next })
 }
 
