@@ -177,6 +177,32 @@ pub fn rule_holidays(region: Region, year: i32) -> Vec<Holiday> {
         .collect()
 }
 
+/// [`rule_holidays`] of a region and year by date, worked out once per
+/// process (they depend on nothing else): counting working days asks about
+/// every day it passes.
+fn rules_of(region: Region, year: i32) -> std::sync::Arc<BTreeMap<NaiveDate, String>> {
+    type Memo = BTreeMap<(Region, i32), std::sync::Arc<BTreeMap<NaiveDate, String>>>;
+    static MEMO: std::sync::OnceLock<std::sync::Mutex<Memo>> = std::sync::OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    if let Some(found) = memo
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&(region, year)).cloned())
+    {
+        return found;
+    }
+    let days: std::sync::Arc<BTreeMap<NaiveDate, String>> = std::sync::Arc::new(
+        rule_holidays(region, year)
+            .into_iter()
+            .map(|h| (h.date, h.title))
+            .collect(),
+    );
+    if let Ok(mut m) = memo.lock() {
+        m.insert((region, year), days.clone());
+    }
+    days
+}
+
 /// The working-day calendar of one region for this installation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Calendar {
@@ -252,12 +278,12 @@ impl Calendar {
         if is_weekend(d) {
             return Some(DayOff::Weekend);
         }
-        if let Some(h) = self
-            .bank_holidays(d.year())
-            .into_iter()
-            .find(|h| h.date == d)
-        {
-            return Some(DayOff::BankHoliday(h.title));
+        let title = match self.official.get(&d.year()) {
+            Some(days) => days.get(&d).cloned(),
+            None => rules_of(self.region, d.year()).get(&d).cloned(),
+        };
+        if let Some(title) = title {
+            return Some(DayOff::BankHoliday(title));
         }
         self.closures.get(&d).map(|r| DayOff::Closure(r.clone()))
     }

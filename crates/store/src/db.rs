@@ -619,6 +619,11 @@ impl Conn {
     /// Runs several statements with no parameters (migrations).
     pub fn batch(&mut self, sql: &str) -> DbResult<()> {
         match self {
+            // A transaction's own statements run on every change: prepared once.
+            Conn::Sqlite(c) if matches!(sql, "BEGIN IMMEDIATE" | "COMMIT" | "ROLLBACK") => {
+                c.prepare_cached(sql)?.execute([])?;
+                Ok(())
+            }
             Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
             Conn::Postgres(c) => {
                 // A batch other than a transaction's own may change the
