@@ -286,19 +286,9 @@ fn raw_export_queries(financial_year: i32) -> [String; 4] {
         .collect();
     [
         format!(
-            "SELECT r.id, r.child_id, c.local_id, c.given_name || ' ' || c.family_name, c.date_of_birth, r.panel_id, p.name,
-                    m.meeting_date, r.status, r.request_type, r.need_level, ag.name, r.submitted_at, r.decision_id, d.outcome,
-                    kw.name, a.id, a.status, v.review_date, c.nhs_number
-             FROM referrals r
-             JOIN children c ON c.id = r.child_id
-             JOIN panels p ON p.id = r.panel_id
-             LEFT JOIN meetings m ON m.id = r.meeting_id
-             LEFT JOIN agencies ag ON ag.id = r.agency_id
-             LEFT JOIN decisions d ON d.id = r.decision_id
-             LEFT JOIN users kw ON kw.id = d.key_worker_id
-             LEFT JOIN agreements a ON a.referral_id = r.id
-             LEFT JOIN agreement_versions v ON v.agreement_id = a.id AND v.number = a.current_number
-             WHERE r.status IN ({})",
+            "SELECT {} {} WHERE r.status IN ({})",
+            jp_store::tracker::ROW_COLUMNS,
+            jp_store::tracker::ROW_FROM,
             listed.join(", ")
         ),
         format!(

@@ -159,6 +159,22 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
+/// A tracker row's columns (then the page adds its annual costs) …
+pub const ROW_COLUMNS: &str = "r.id, r.child_id, c.local_id, c.given_name || ' ' || c.family_name, c.date_of_birth,
+    r.panel_id, p.name, m.meeting_date, r.status, r.request_type, r.need_level, ag.name, r.submitted_at,
+    r.decision_id, d.outcome, kw.name, a.id, a.status, v.review_date, c.nhs_number";
+
+/// … and the records they come from.
+pub const ROW_FROM: &str = "FROM referrals r
+    JOIN children c ON c.id = r.child_id
+    JOIN panels p ON p.id = r.panel_id
+    LEFT JOIN meetings m ON m.id = r.meeting_id
+    LEFT JOIN agencies ag ON ag.id = r.agency_id
+    LEFT JOIN decisions d ON d.id = r.decision_id
+    LEFT JOIN users kw ON kw.id = d.key_worker_id
+    LEFT JOIN agreements a ON a.referral_id = r.id
+    LEFT JOIN agreement_versions v ON v.agreement_id = a.id AND v.number = a.current_number";
+
 /// Escapes LIKE's wildcards so a search for "50%" finds "50%".
 fn like(q: &str) -> String {
     let mut out = String::from("%");
@@ -285,18 +301,8 @@ pub fn page(
     let dir = if desc { "DESC" } else { "ASC" };
     let lim = arg(Value::Int(limit + 1));
     let sql = format!(
-        "SELECT r.id, r.child_id, c.local_id, c.given_name || ' ' || c.family_name, c.date_of_birth, r.panel_id, p.name,
-                m.meeting_date, r.status, r.request_type, r.need_level, ag.name, r.submitted_at, r.decision_id, d.outcome,
-                kw.name, a.id, a.status, v.review_date, c.nhs_number, {annual}
-         FROM referrals r
-         JOIN children c ON c.id = r.child_id
-         JOIN panels p ON p.id = r.panel_id
-         LEFT JOIN meetings m ON m.id = r.meeting_id
-         LEFT JOIN agencies ag ON ag.id = r.agency_id
-         LEFT JOIN decisions d ON d.id = r.decision_id
-         LEFT JOIN users kw ON kw.id = d.key_worker_id
-         LEFT JOIN agreements a ON a.referral_id = r.id
-         LEFT JOIN agreement_versions v ON v.agreement_id = a.id AND v.number = a.current_number
+        "SELECT {ROW_COLUMNS}, {annual}
+         {ROW_FROM}
          WHERE {}
          ORDER BY {key_sql} {dir}, r.id {dir}
          LIMIT {lim}",
